@@ -1,0 +1,58 @@
+"""The error classes of rnnsym.
+
+Every error rnnsym raises on purpose derives from :class:`RnnsymError`; each
+subclass also inherits the builtin a caller would naturally catch, so
+``except ValueError`` keeps working.  A message names the field, the value it
+got and what was expected.
+
+>>> from rnnsym.errors import InputError
+>>> try:
+...     raise InputError("model.steps", 0, "an integer >= 1")
+... except ValueError as error:
+...     print(error)
+model.steps: got 0, expected an integer >= 1
+"""
+
+from __future__ import annotations
+
+__all__ = ["RnnsymError", "InputError", "InputTypeError", "TeXError"]
+
+
+class RnnsymError(Exception):
+    """Root of every error raised by rnnsym."""
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class InputError(RnnsymError, ValueError):
+    """A value given by the user is not one rnnsym can use.
+
+    ``field`` names where the value came from (``"values.W_x"``,
+    ``"model.activation"``), ``value`` is what was given and ``expected`` says
+    what would have been accepted.
+    """
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{field}: got {_describe(value)}, expected {expected}")
+
+
+class InputTypeError(RnnsymError, TypeError):
+    """A value given by the user has the wrong type."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(
+            f"{field}: got {_describe(value)} of type {type(value).__name__}, expected {expected}"
+        )
+
+
+class TeXError(RnnsymError, RuntimeError):
+    """LaTeX failed to build a document; the message holds ``file:line: message``."""

@@ -1,0 +1,153 @@
+"""Exact numbers from what an author wrote, and back to how they wrote it.
+
+Exercise values arrive as TOML integers, floats or strings.  Each becomes a
+:class:`Number`: an exact :class:`sympy.Rational` together with the author's
+spelling, so that ``"0.1"`` computes as 1/10 but still prints as ``0.1``.
+Strings are matched against number patterns only; nothing is evaluated.
+
+>>> n = parse_number("0.1", "values.W_x")
+>>> n
+Number('0.1')
+>>> n.exact
+1/10
+>>> n.latex
+'0.1'
+>>> parse_number("1/3", "values.W_x").latex
+'\\\\frac{1}{3}'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import InputError, InputTypeError
+
+__all__ = ["Number", "parse_number", "format_exact"]
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
+_MAX_EXPONENT = 100
+_EXPECTED = "a number: an integer, a decimal such as \"0.1\" or a fraction such as \"1/3\""
+
+
+@dataclass(frozen=True)
+class Number:
+    """An exact rational value and the LaTeX an author would write for it."""
+
+    exact: sympy.Rational
+    latex: str
+
+    def __repr__(self) -> str:
+        return f"Number({self.spelling!r})"
+
+    @property
+    def spelling(self) -> str:
+        """The plain-text spelling (``0.1``, ``1/3``, ``-2``)."""
+        text = self.latex
+        match = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", text)
+        if match:
+            return f"{match.group(1)}{match.group(2)}/{match.group(3)}"
+        return text
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex}$"
+
+
+def parse_number(value: object, field: str) -> Number:
+    """Turn an exercise value into an exact :class:`Number`.
+
+    Accepts ``int``, finite ``float`` (read by its shortest decimal ``repr``, so
+    the TOML float ``0.1`` is exactly 1/10), and strings holding an integer, a
+    decimal (optionally with an exponent) or a fraction ``p/q``.  Anything else
+    raises :class:`~rnnsym.errors.InputError` naming ``field``.
+
+    >>> parse_number(10, "x").exact
+    10
+    >>> parse_number(0.25, "x").exact
+    1/4
+    >>> parse_number("__import__('os')", "values.W_h")
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: values.W_h: got "__import__('os')", expected a number: an integer, a decimal such as "0.1" or a fraction such as "1/3"
+    """
+    if isinstance(value, bool):
+        raise InputTypeError(field, value, _EXPECTED)
+    if isinstance(value, int):
+        return Number(sympy.Integer(value), str(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(field, value, "a finite number")
+        return _from_text(repr(value), field, value)
+    if isinstance(value, sympy.Rational):
+        return Number(value, format_exact(value))
+    if isinstance(value, str):
+        return _from_text(value.strip(), field, value)
+    raise InputTypeError(field, value, _EXPECTED)
+
+
+def _from_text(text: str, field: str, original: object) -> Number:
+    if _DECIMAL.fullmatch(text):
+        mantissa, _, exponent = text.lower().partition("e")
+        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+            raise InputError(field, original, f"a finite number with an exponent of at most {_MAX_EXPONENT}")
+        exact = sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
+        return Number(exact, _decimal_latex(mantissa, exponent))
+    match = _FRACTION.fullmatch(text)
+    if match:
+        numerator, denominator = int(match.group(1)), int(match.group(2))
+        if denominator == 0:
+            raise InputError(field, original, "a fraction with a non-zero denominator")
+        exact = sympy.Rational(numerator, denominator)
+        sign = "-" if numerator < 0 else ""
+        return Number(exact, f"{sign}\\frac{{{abs(numerator)}}}{{{denominator}}}")
+    raise InputError(field, original, _EXPECTED)
+
+
+def _decimal_latex(mantissa: str, exponent: str) -> str:
+    mantissa = mantissa.lstrip("+")
+    if mantissa.startswith("."):
+        mantissa = "0" + mantissa
+    elif mantissa.startswith("-."):
+        mantissa = "-0" + mantissa[1:]
+    if mantissa.endswith("."):
+        mantissa = mantissa[:-1]
+    if not exponent:
+        return mantissa
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
+
+
+def format_exact(value: sympy.Rational, max_decimals: int = 6) -> str:
+    """LaTeX for an exact rational result.
+
+    Integers print as integers; a fraction whose decimal expansion ends within
+    ``max_decimals`` digits prints as that decimal; any other as ``\\frac``.
+
+    >>> format_exact(sympy.Rational(-4))
+    '-4'
+    >>> format_exact(sympy.Rational(3, 10))
+    '0.3'
+    >>> format_exact(sympy.Rational(1, 3))
+    '\\\\frac{1}{3}'
+    """
+    value = sympy.Rational(value)
+    if value.q == 1:
+        return str(value.p)
+    sign = "-" if value < 0 else ""
+    p, q = abs(value.p), value.q
+    twos = fives = 0
+    while q % 2 == 0:
+        q //= 2
+        twos += 1
+    while q % 5 == 0:
+        q //= 5
+        fives += 1
+    digits = max(twos, fives)
+    if q == 1 and digits <= max_decimals:
+        scaled = p * 10**digits // value.q
+        whole, frac = divmod(scaled, 10**digits)
+        return f"{sign}{whole}.{frac:0{digits}d}"
+    return f"{sign}\\frac{{{p}}}{{{value.q}}}"
