@@ -28,7 +28,7 @@ from sympy import Add, Expr, Symbol
 
 from .errors import InputError, InputTypeError
 from .notation import name_at, symbol
-from .ops import ACTIVATIONS, LOSSES, Times, partial_form, plain, symbols_in_order, total
+from .ops import ACTIVATIONS, LOSSES, Times, partial_form, plain, substitute, symbols_in_order, total
 
 __all__ = ["Equation", "Cell", "Assignment", "Graph", "prev", "now", "unroll", "elman", "elman_cell"]
 
@@ -102,6 +102,11 @@ class Assignment:
     def expr(self) -> Expr:
         """The right-hand side as an ordinary sympy expression."""
         return plain(self.form)
+
+    @cached_property
+    def partial_exprs(self) -> dict[Symbol, Expr]:
+        """The local partials as ordinary sympy expressions."""
+        return {s: plain(f) for s, f in self.partials.items()}
 
     @cached_property
     def dependencies(self) -> tuple[Symbol, ...]:
@@ -227,10 +232,6 @@ class Graph:
         return self.assignment(target).partials.get(dependency, sympy.S.Zero)
 
 
-def _bind(form: Expr, mapping: Mapping[Symbol, Symbol]) -> Expr:
-    return form.xreplace(mapping)
-
-
 def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Graph:
     """Instantiate ``cell`` for ``steps`` steps.
 
@@ -256,8 +257,8 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
 
     def instantiate(e: Equation, t: int) -> Assignment:
         m = mapping(t)
-        partials = {m.get(s, s): _bind(f, m) for s, f in e.partials.items()}
-        return Assignment(m[now(e.base)], _bind(e.form, m), partials, t, e.role)
+        partials = {m.get(s, s): substitute(f, m) for s, f in e.partials.items()}
+        return Assignment(m[now(e.base)], substitute(e.form, m), partials, t, e.role)
 
     for t in range(1, steps + 1):
         assignments += [instantiate(e, t) for e in per_step]

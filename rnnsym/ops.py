@@ -42,6 +42,7 @@ __all__ = [
     "total",
     "plain",
     "symbols_in_order",
+    "substitute",
 ]
 
 
@@ -56,15 +57,24 @@ class _Product(Expr):
     def doit(self, **hints) -> Expr:
         return sympy.Mul(*[a.doit(**hints) if isinstance(a, sympy.Basic) else a for a in self.args])
 
+    joiner = " "
+
     def __repr__(self) -> str:
         inner = ", ".join(sympy.sstr(a, order="none") for a in self.args)
         return f"{type(self).__name__}({inner})"
 
-    __str__ = __repr__
+    def _sympystr(self, printer) -> str:
+        parts = []
+        for a in self.args:
+            text = printer._print(a)
+            parts.append(f"({text})" if isinstance(a, (Add, Times)) or a.could_extract_minus_sign() and parts else text)
+        return self.joiner.join(parts)
 
 
 class Times(_Product):
     """A product shown with an explicit multiplication sign (``2 × (ŷ_1 − y_1)``)."""
+
+    joiner = " × "
 
 
 class Juxt(_Product):
@@ -96,10 +106,11 @@ class Partial(Expr):
         return bool(self.args[2])
 
     def __repr__(self) -> str:
-        mark = "d+" if self.local else "d"
-        return f"{mark}{self.of}/d{self.wrt}"
+        mark = "∂⁺" if self.local else "∂"
+        return f"{mark}{self.of}/∂{self.wrt}"
 
-    __str__ = __repr__
+    def _sympystr(self, printer) -> str:
+        return repr(self)
 
 
 class sigmoid(Function):
@@ -320,6 +331,25 @@ def plain(form: Expr) -> Expr:
     args = [plain(a) for a in form.args]
     if isinstance(form, _Product):
         return sympy.Mul(*args)
+    return form.func(*args)
+
+
+def substitute(form: Expr, mapping: dict) -> Expr:
+    """``form`` with symbols replaced per ``mapping``, keeping written order.
+
+    Unlike ``xreplace``, sums and powers are rebuilt unevaluated.
+
+    >>> a, b, c = sympy.symbols("a b c")
+    >>> substitute(Add(b, a, evaluate=False), {a: c}).args
+    (b, c)
+    """
+    if form in mapping:
+        return mapping[form]
+    if not isinstance(form, sympy.Basic) or not form.args or isinstance(form, Partial):
+        return form
+    args = [substitute(a, mapping) for a in form.args]
+    if isinstance(form, (Add, sympy.Mul, Pow)):
+        return form.func(*args, evaluate=False)
     return form.func(*args)
 
 

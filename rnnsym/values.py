@@ -21,12 +21,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 import sympy
 
 from .errors import InputError, InputTypeError
 
-__all__ = ["Number", "parse_number", "format_exact"]
+__all__ = ["Number", "parse_number", "format_exact", "bind", "Missing"]
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
@@ -151,3 +152,53 @@ def format_exact(value: sympy.Rational, max_decimals: int = 6) -> str:
         whole, frac = divmod(scaled, 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}"
     return f"{sign}\\frac{{{p}}}{{{value.q}}}"
+
+
+_MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
+
+
+def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
+    """Exact values for every leaf of ``graph`` from exercise-file names.
+
+    ``values`` maps leaf names (``"W_h"``, ``"h_0"``, ``"x_1"``) to numbers;
+    the per-step inputs and targets may instead be given as lists under their
+    base name (``"x": [10, 10]``), one number per step.  Keys may also be the
+    leaf symbols themselves.  Unknown names, missing leaves and lists of the
+    wrong length raise :class:`~rnnsym.errors.InputError`.
+
+    >>> from rnnsym.graph import elman
+    >>> bound = bind(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2})
+    >>> bound[sympy.Symbol("W_x", real=True)]
+    Number('0.1')
+    """
+    if not isinstance(values, Mapping):
+        raise InputTypeError("values", values, "a table of names and numbers")
+    leaves = {str(s): s for s in graph.leaves}
+    sequences = {base: t for base in (*graph.cell.inputs, *graph.cell.targets) for t in [graph.steps]}
+    bound: dict[sympy.Symbol, Number] = {}
+    for key, value in values.items():
+        name = str(key)
+        if name in sequences:
+            if not isinstance(value, (list, tuple)) or len(value) != graph.steps:
+                raise InputError(f"values.{name}", value, f"a list of {graph.steps} numbers, one per step")
+            for t, item in enumerate(value, start=1):
+                leaf = leaves.get(f"{name}_{t}")
+                if leaf is not None:
+                    bound[leaf] = parse_number(item, f"values.{name}[{t}]")
+        elif name in leaves:
+            bound[leaves[name]] = parse_number(value, f"values.{name}")
+        else:
+            names = [n for n in leaves if not any(n.startswith(f"{b}_") for b in sequences)]
+            expected = "one of " + ", ".join([*names, *sequences])
+            raise InputError("values", name, expected)
+    for name, leaf in leaves.items():
+        if leaf not in bound:
+            raise InputError(f"values.{name}", Missing(), _MISSING_EXPECTED)
+    return bound
+
+
+class Missing:
+    """Stands for a value that was not given (its ``repr`` reads ``nothing``)."""
+
+    def __repr__(self) -> str:
+        return "nothing"

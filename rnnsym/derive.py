@@ -1,0 +1,339 @@
+"""Derivatives through time, built from local partials and the chain rule.
+
+:func:`derive` answers ∂A/∂B for a quantity A and a leaf or earlier quantity
+B of a :class:`~rnnsym.graph.Graph`.  ∂A/∂B is the derivative along every
+path from B to A, B treated as free (DESIGN.md, decision 2).  Nothing here
+differentiates an expanded expression: each assignment contributes its local
+partials and the paths are accumulated over the graph.
+
+>>> from rnnsym.graph import elman
+>>> d = derive(elman(2), of="L", wrt="W_h")
+>>> d
+Derivation(dL/dW_h, split='loss', 4 steps)
+>>> d.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
+8
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import sympy
+from sympy import Expr, S, Symbol
+
+from .errors import InputError
+from .graph import Graph
+from .ops import Juxt, Partial, Times, plain, product, substitute, total
+from .values import bind
+
+__all__ = ["Step", "Derivation", "derive", "compute", "derivative", "SPLITS", "MAX_PATHS"]
+
+#: How a total derivative of the loss is broken into a visible sum.
+SPLITS = ("loss", "step")
+#: Above this many paths a path sum is written in nested (factored) form.
+MAX_PATHS = 8
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = forms[0] = forms[1] = …``.
+
+    ``kind`` says how the line is shown with numbers:
+
+    - ``"definition"``: a quantity's definition, then numbers, then value;
+    - ``"chain"``: named partials and symbolic forms, then numbers, then value;
+    - ``"split"``: a sum of named partials, no numbers (they follow below);
+    - ``"sum"``: each term of ``forms[-1]`` replaced by its value, then the total;
+    - ``"recall"``: a definition restated for reference, no numbers.
+    """
+
+    lhs: Expr
+    forms: tuple[Expr, ...]
+    kind: str = "chain"
+
+    def __repr__(self) -> str:
+        chain = " = ".join(sympy.sstr(f, order="none") for f in (self.lhs, *self.forms))
+        return f"Step({self.kind}: {chain})"
+
+
+class Evaluator:
+    """Exact values of forms at one point: symbols from the graph's values,
+    named partials from a forward pass of local partials."""
+
+    def __init__(self, graph: Graph, env: Mapping[Symbol, Expr]) -> None:
+        self.graph = graph
+        self.env = env
+        self._tangents: dict[Symbol, dict[Symbol, Expr]] = {}
+
+    def tangents(self, source: Symbol) -> dict[Symbol, Expr]:
+        """d q / d source for every quantity q, with ``source`` free."""
+        if source not in self._tangents:
+            tan: dict[Symbol, Expr] = {source: S.One}
+            for a in self.graph.assignments[self.graph.position(source) + 1 :]:
+                value = S.Zero
+                for dep in a.dependencies:
+                    if dep in tan:
+                        value += a.partial_exprs[dep].xreplace(self.env) * tan[dep]
+                if value != 0:
+                    tan[a.target] = value
+            self._tangents[source] = tan
+        return self._tangents[source]
+
+    def partial(self, p: Partial) -> Expr:
+        if p.local:
+            return self.graph.assignment(p.of).partial_exprs.get(p.wrt, S.Zero).xreplace(self.env)
+        return self.tangents(p.wrt).get(p.of, S.Zero)
+
+    def __call__(self, form: Expr) -> Expr:
+        partials = {p: self.partial(p) for p in form.atoms(Partial)}
+        return plain(form.xreplace(partials)).xreplace(self.env)
+
+
+class Derivation:
+    """The steps that answer one question, and its value.
+
+    ``expr`` is the compact derivative in the graph's symbols; ``expanded()``
+    gives it in leaves only; ``evaluate(values)`` gives the exact number;
+    ``latex(values)`` the rendered lines.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        of: Symbol,
+        wrt: Symbol | None,
+        steps: tuple[Step, ...],
+        expr: Expr,
+        split: str | None = None,
+        context: tuple[Step, ...] = (),
+    ) -> None:
+        self.graph = graph
+        self.of = of
+        self.wrt = wrt
+        self.steps = steps
+        self.expr = expr
+        self.split = split
+        self.context = context
+
+    @property
+    def title(self) -> str:
+        return f"d{self.of}/d{self.wrt}" if self.wrt is not None else str(self.of)
+
+    def __repr__(self) -> str:
+        split = f", split={self.split!r}" if self.split else ""
+        return f"Derivation({self.title}{split}, {len(self.steps)} steps)"
+
+    def _repr_latex_(self) -> str:
+        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+
+    def expanded(self) -> Expr:
+        """The derivative with every quantity replaced by its definition (leaves only)."""
+        return self.graph.expand(self.expr)
+
+    def environment(self, values: Mapping) -> dict[Symbol, Expr]:
+        """Exact values of every leaf and quantity, from exercise-file names."""
+        bound = bind(self.graph, values)
+        return self.graph.evaluate({s: n.exact for s, n in bound.items()})
+
+    def evaluate(self, values: Mapping) -> Expr:
+        """The exact value at ``values`` (names as in exercise files, lists for x and y)."""
+        env = self.environment(values)
+        if self.wrt is None:
+            return env[self.of]
+        return Evaluator(self.graph, env).tangents(self.wrt).get(self.of, S.Zero)
+
+    def latex(self, values: Mapping | None = None, options=None) -> list[str]:
+        """The derivation as LaTeX relation chains, one string a line."""
+        from .render import render
+
+        return render(self, values, options)
+
+
+def _check_split(split: object) -> str:
+    if split not in SPLITS:
+        raise InputError("split", split, "one of " + ", ".join(repr(s) for s in SPLITS))
+    return split  # type: ignore[return-value]
+
+
+def derivative(graph: Graph, of: Symbol, wrt: Symbol) -> Expr:
+    """The compact derivative d of / d wrt in the graph's symbols (forward accumulation)."""
+    tan: dict[Symbol, Expr] = {wrt: S.One}
+    for a in graph.assignments[graph.position(wrt) + 1 : graph.position(of) + 1]:
+        terms = [a.partial_exprs[d] * tan[d] for d in a.dependencies if d in tan]
+        if terms:
+            tan[a.target] = sympy.Add(*terms)
+    return tan.get(of, S.Zero)
+
+
+def path_form(graph: Graph, target: Symbol, source: Symbol) -> Expr:
+    """∂target/∂source written as a sum over paths of products of local partials.
+
+    Paths through earlier quantities come first, factors run from ``source``
+    to ``target``: ∂ŷ_2/∂W_h = h_0 W_h W_y + h_1 W_y.  With more than
+    :data:`MAX_PATHS` paths the nested (factored) form is written instead.
+    """
+    if target == source:
+        return S.One
+    relevant = set(graph.upstream(target))
+    paths: dict[Symbol, list[list[Expr]]] | None = {source: [[]]}
+    nested: dict[Symbol, Expr] = {source: S.One}
+    for a in graph.assignments[graph.position(source) + 1 : graph.position(target) + 1]:
+        if a.target not in relevant:
+            continue
+        deps = [d for d in a.dependencies if d in nested]
+        if not deps:
+            continue
+        nested[a.target] = total([product([nested[d], a.partials[d]], Juxt) for d in deps])
+        if paths is not None:
+            found = [p + [a.partials[d]] for d in deps for p in paths[d]]
+            paths = None if len(found) > MAX_PATHS else {**paths, a.target: found}
+    if target not in nested:
+        return S.Zero
+    if paths is not None:
+        return total([product(p, Juxt) for p in paths[target]])
+    return nested[target]
+
+
+class _Builder:
+    def __init__(self, graph: Graph, wrt: Symbol) -> None:
+        self.graph = graph
+        self.wrt = wrt
+        self.down = graph.downstream(wrt)
+
+    def through(self, target: Symbol) -> list[Symbol]:
+        """Dependencies of ``target`` that are ``wrt`` or depend on it, in written order."""
+        a = self.graph.assignment(target)
+        return [d for d in a.dependencies if d == self.wrt or d in self.down]
+
+    def is_local(self, target: Symbol, dep: Symbol) -> bool:
+        """Whether ∂target/∂dep must be marked as the immediate partial."""
+        others = self.graph.downstream(dep)
+        return any(d in others for d in self.graph.assignment(target).dependencies)
+
+    def chain(self, target: Symbol) -> Step:
+        a = self.graph.assignment(target)
+        named, symbolic = [], []
+        for dep in self.through(target):
+            if dep == self.wrt:
+                named.append(Partial(target, dep, self.is_local(target, dep)))
+                symbolic.append(a.partials[dep])
+            else:
+                named.append(Times(Partial(target, dep, self.is_local(target, dep)), Partial(dep, self.wrt)))
+                symbolic.append(product([a.partials[dep], path_form(self.graph, dep, self.wrt)]))
+        forms = (total(named), total(symbolic))
+        if forms[0] == forms[1] or all(isinstance(n, Partial) for n in named) and len(named) == 1:
+            forms = forms[1:]
+        return Step(Partial(target, self.wrt), forms)
+
+
+def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
+    nodes = [q for q in graph.upstream(of) if q in graph.downstream(wrt)]
+    covered: set[Symbol] = set()
+    shown = []
+    for q in reversed(nodes):
+        if q in covered:
+            continue
+        a = graph.assignment(q)
+        inline = {d: graph.assignment(d).form for d in a.dependencies if d in nodes}
+        covered.update(inline)
+        forms = (a.form, substitute(a.form, inline)) if inline else (a.form,)
+        shown.append(Step(q, forms, "recall"))
+    return tuple(reversed(shown))
+
+
+def derive(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "loss") -> Derivation:
+    """Derive ∂of/∂wrt over ``graph``, split for display as ``split``.
+
+    ``split="loss"`` writes the derivative of the total loss as a sum per loss
+    term (∂L/∂W_h = ∂L_1/∂W_h + ∂L_2/∂W_h), each by the chain rule;
+    ``split="step"`` writes the reverse-mode recursion of ∂L/∂h_t and sums the
+    contributions per time step.
+
+    >>> from rnnsym.graph import elman
+    >>> for step in derive(elman(2), "L", "h_1").steps:
+    ...     print(step)
+    Step(split: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
+    Step(chain: ∂L_1/∂h_1 = ∂L_1/∂yhat_1 × ∂yhat_1/∂h_1 = 2 × (yhat_1 - y_1) × W_y)
+    Step(chain: ∂L_2/∂h_1 = ∂L_2/∂yhat_2 × ∂yhat_2/∂h_1 = 2 × (yhat_2 - y_2) × W_h W_y)
+    Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
+    """
+    split = _check_split(split)
+    A = graph.symbol(of, "of")
+    B = graph.symbol(wrt, "wrt")
+    if graph.is_leaf(A):
+        raise InputError("of", of, "a computed quantity, not a leaf (one of " + ", ".join(map(str, graph.quantities)) + ")")
+    if not graph.is_leaf(B) and graph.position(B) >= graph.position(A):
+        raise InputError("wrt", wrt, f"a leaf or a quantity computed before {of}")
+    builder = _Builder(graph, B)
+    expr = derivative(graph, A, B)
+    context = _recall(graph, A, B)
+    if A not in builder.down:
+        steps = (Step(Partial(A, B), (S.Zero,)),)
+    elif split == "step":
+        steps = _adjoint_steps(graph, A, B, builder)
+    elif graph.assignment(A).role == "total" and B not in graph.assignment(A).dependencies:
+        terms = [Partial(t, B) for t in builder.through(A)]
+        steps = (
+            Step(Partial(A, B), (total(terms),), "split"),
+            *[builder.chain(t.of) for t in terms],
+            Step(Partial(A, B), (total(terms),), "sum"),
+        )
+    else:
+        steps = (builder.chain(A),)
+    return Derivation(graph, A, B, tuple(steps), expr, split, context)
+
+
+def _adjoint_steps(graph: Graph, A: Symbol, B: Symbol, builder: _Builder) -> tuple[Step, ...]:
+    nodes = [q for q in graph.upstream(A) if q in builder.down]
+    consumers: dict[Symbol, list[Symbol]] = {q: [] for q in nodes + [B]}
+    for q in nodes:
+        for d in graph.assignment(q).dependencies:
+            if d in consumers:
+                consumers[d].append(q)
+    # A node whose only consumer is A, entering it with local partial 1 (L_t in L = Σ L_t),
+    # has adjoint 1: its line is skipped and its own partials stand in for it.
+    trivial = {q for q in nodes if q != A and consumers[q] == [A] and graph.local_partial(A, q) == 1}
+
+    def terms(q: Symbol, final: bool) -> tuple[list[Expr], list[Expr], list[int | None]]:
+        named, symbolic, when = [], [], []
+        for v in consumers[q]:
+            local = graph.local_partial(v, q)
+            if v == A or v in trivial:
+                named.append(Partial(v, q, final or builder.is_local(v, q)))
+                symbolic.append(local)
+            else:
+                named.append(Times(Partial(A, v), Partial(v, q, final or builder.is_local(v, q))))
+                symbolic.append(product([Partial(A, v), local]))
+            when.append(graph.assignment(v).step)
+        return named, symbolic, when
+
+    steps = []
+    for q in reversed(nodes):
+        if q == A or q in trivial:
+            continue
+        named, symbolic, _ = terms(q, final=False)
+        forms = (total(named), total(symbolic))
+        steps.append(Step(Partial(A, q), forms if forms[0] != forms[1] else forms[1:]))
+    named, symbolic, when = terms(B, final=True)
+    steps.append(Step(Partial(A, B), (total(named), total(symbolic))))
+    by_step: dict[int | None, list[Expr]] = {}
+    for term, t in zip(symbolic, when):
+        by_step.setdefault(t, []).append(term)
+    if len(by_step) > 1:
+        steps.append(Step(Partial(A, B), (total([total(g) for g in by_step.values()]),), "sum"))
+    return tuple(steps)
+
+
+def compute(graph: Graph, of: str) -> Derivation:
+    """The forward computation of quantity ``of``: each quantity it needs, in order.
+
+    >>> from rnnsym.graph import elman
+    >>> [str(s.lhs) for s in compute(elman(2), "yhat_2").steps]
+    ['h_1', 'h_2', 'yhat_2']
+    """
+    A = graph.symbol(of, "find")
+    if graph.is_leaf(A):
+        return Derivation(graph, A, None, (Step(A, (), "definition"),), A)
+    steps = tuple(Step(q, (graph.assignment(q).form,), "definition") for q in graph.upstream(A))
+    return Derivation(graph, A, None, steps, A)
