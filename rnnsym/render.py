@@ -193,18 +193,31 @@ class _Context:
                 if isinstance(env[q], sympy.Rational):
                     self.spelled[q] = format_exact(env[q], options.max_decimals)
 
-    def numbers(self, form: Expr) -> str | None:
-        """``form`` with every symbol and named partial replaced by its number, or
-        ``None`` when one of them is not rational."""
+    def numbers(self, form: Expr) -> tuple[str, bool] | None:
+        """``form`` with every symbol and named partial replaced by its number,
+        and whether all of them were exact; irrational ones are written as
+        decimals (``None`` when a value is missing or decimals are disabled)."""
         table = dict(self.spelled)
+        exact = True
+        for s in form.free_symbols:
+            if s not in table and s in self.evaluate.env:
+                table[s] = self._decimal(self.evaluate.env[s])
+                exact = False
         for p in form.atoms(Partial):
             value = self.evaluate.partial(p)
-            if not isinstance(value, sympy.Rational):
-                return None
-            table[p] = format_exact(value, self.options.max_decimals)
-        if any(s not in table for s in form.free_symbols):
+            if isinstance(value, sympy.Rational):
+                table[p] = format_exact(value, self.options.max_decimals)
+            else:
+                table[p] = self._decimal(value)
+                exact = False
+        if any(t is None for t in table.values()) or any(s not in table for s in form.free_symbols):
             return None
-        return Printer(self.options, table).doprint(form)
+        return Printer(self.options, table).doprint(form), exact
+
+    def _decimal(self, value: Expr) -> str | None:
+        if not self.options.approx_digits or not value.is_number:
+            return None
+        return sympy.latex(sympy.Float(sympy.N(value, self.options.approx_digits + 5), self.options.approx_digits))
 
     def line(self, step: "Step") -> Line | None:
         print_ = self.printer.doprint
@@ -217,8 +230,8 @@ class _Context:
         shown = format_value(value, self.options)
         if step.forms and self.options.numbers:
             numbers = self.numbers(step.forms[-1])
-            if numbers is not None and numbers not in (shown, parts[-1]):
-                parts.append(numbers)
+            if numbers is not None and numbers[0] not in (shown, parts[-1]):
+                parts.append(numbers[0] if numbers[1] else rf"\approx {numbers[0]}")
         if shown != parts[-1]:
             parts.append(shown)
         return Line(tuple(parts))
