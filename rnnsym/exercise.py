@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from .derive import SPLITS, Derivation, compute, derive
 from .errors import InputError, InputTypeError
-from .graph import Graph, elman
+from .graph import Graph, build
 from .values import bind
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
@@ -33,9 +33,12 @@ __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "R
 REFERENCE = "in5400_rnn.toml"
 
 _TOP_KEYS = ("title", "intro", "model", "values", "questions")
-_MODEL_KEYS = ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation")
+_MODEL_KEYS = {
+    "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output"),
+    "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output"),
+    "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output"),
+}
 _QUESTION_KEYS = ("label", "text", "find", "split")
-_CELLS = ("elman",)
 _DERIVATIVE = re.compile(r"d\s*([^/\s]+)\s*/\s*d\s*([^/\s]+)")
 
 
@@ -120,14 +123,14 @@ def _string(data: dict, key: str, name: str, default: str | None = None) -> str:
 
 
 def _model(data: dict) -> Graph:
-    _check_keys(data, "model", _MODEL_KEYS)
     cell = data.get("cell", "elman")
-    if cell not in _CELLS:
-        raise InputError("model.cell", cell, "one of " + ", ".join(repr(c) for c in _CELLS))
+    if cell not in _MODEL_KEYS:
+        raise InputError("model.cell", cell, "one of " + ", ".join(repr(c) for c in _MODEL_KEYS))
+    _check_keys(data, "model", _MODEL_KEYS[cell])
     if "steps" not in data:
         raise InputError("model.steps", None, "an integer >= 1 (this key is required)")
-    options = {k: v for k, v in data.items() if k != "cell"}
-    return elman(**options)
+    options = {k: v for k, v in data.items() if k not in ("cell", "steps", "loss_at")}
+    return build(cell, data["steps"], data.get("loss_at", "all"), **options)
 
 
 def _question(data: object, index: int, graph: Graph, name: str | None = None) -> Question:

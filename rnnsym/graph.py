@@ -19,6 +19,7 @@ h_2 := W_h*h_1 + W_x*x_2
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
@@ -26,65 +27,12 @@ from typing import Iterable, Mapping, Sequence
 import sympy
 from sympy import Add, Expr, Symbol
 
+from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_cell, now, placeholder, prev
 from .errors import InputError, InputTypeError
-from .notation import name_at, symbol
-from .ops import ACTIVATIONS, LOSSES, Times, partial_form, plain, substitute, symbols_in_order, total
+from .notation import split_name, symbol
+from .ops import plain, substitute, total
 
-__all__ = ["Equation", "Cell", "Assignment", "Graph", "prev", "now", "unroll", "elman", "elman_cell"]
-
-ROLES = ("pre-activation", "state", "pre-output", "output", "loss")
-
-
-def prev(base: str) -> Symbol:
-    """Placeholder for quantity ``base`` at the previous step (h_{t−1})."""
-    return symbol(f"{base}_prev")
-
-
-def now(base: str) -> Symbol:
-    """Placeholder for quantity or input ``base`` at the current step (x_t)."""
-    return symbol(f"{base}_now")
-
-
-@dataclass(frozen=True)
-class Equation:
-    """One template assignment of a cell: ``base_t := form``.
-
-    ``role`` is one of ``pre-activation``, ``state``, ``pre-output``,
-    ``output`` or ``loss``; loss equations are instantiated only at the steps
-    that carry a loss.
-    """
-
-    base: str
-    form: Expr
-    role: str
-
-    @cached_property
-    def partials(self) -> dict[Symbol, Expr]:
-        """Local partial forms of ``form`` for each symbol it uses (derived once)."""
-        out = now(self.base)
-        return {s: partial_form(self.form, s, out=out) for s in symbols_in_order(self.form)}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A recurrent cell: template equations, the state carried between steps,
-    per-step inputs and targets, and named parameters.
-
-    ``options`` records how the cell was built (activation, loss, bias, …)
-    for display and for exercise files.
-    """
-
-    name: str
-    equations: tuple[Equation, ...]
-    state: tuple[str, ...] = ("h",)
-    inputs: tuple[str, ...] = ("x",)
-    targets: tuple[str, ...] = ("y",)
-    parameters: tuple[str, ...] = ()
-    options: Mapping[str, object] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        opts = ", ".join(f"{k}={v}" for k, v in self.options.items() if k in ("activation", "loss"))
-        return f"Cell({self.name}{', ' + opts if opts else ''})"
+__all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +80,7 @@ class Graph:
         assignments: Sequence[Assignment],
         leaves: Sequence[Symbol],
         loss_steps: Sequence[int],
+        sequences: Sequence[str] = ("x", "y"),
     ) -> None:
         self.cell = cell
         self.steps = steps
@@ -142,6 +91,8 @@ class Graph:
         self._by_target = {a.target: a for a in self.assignments}
         self._order = {a.target: i for i, a in enumerate(self.assignments)}
         self._names = {str(s): s for s in (*self.leaves, *self._by_target)}
+        self.sequences = tuple(sequences)
+        self.tensors = _tensors(self.leaves, self.quantities, self.sequences)
 
     def __repr__(self) -> str:
         opts = "".join(f", {k}={v}" for k, v in self.cell.options.items() if k in ("activation", "loss"))
@@ -163,14 +114,22 @@ class Graph:
         return tuple(self._names)
 
     def symbol(self, name: str, field: str = "name") -> Symbol:
-        """The symbol called ``name`` (as exercise files spell it)."""
+        """The symbol called ``name`` (as exercise files spell it: ``h_1``, ``W_h[1,2]``)."""
         if not isinstance(name, str):
             raise InputTypeError(field, name, "a quantity name such as 'h_1' or 'W_h'")
         try:
-            return self._names[name.strip()]
+            return self._names[name.replace(" ", "")]
         except KeyError:
-            shown = ", ".join(self._names)
+            shown = ", ".join(self._names) if len(self._names) <= 40 else ", ".join(list(self._names)[:40]) + ", ..."
             raise InputError(field, name, f"one of {shown}") from None
+
+    def tensor(self, name: str, field: str = "name") -> sympy.Matrix:
+        """The vector or matrix of symbols called ``name`` (``"W_h"``, ``"h_2"``):
+        a column for a vector, a 1×1 matrix for a scalar."""
+        entries = self.tensors.get(name.replace(" ", ""))
+        if entries is None or name in self.sequences:
+            raise InputError(field, name, "one of " + ", ".join(n for n in self.tensors if n not in self.sequences))
+        return _as_matrix(entries)
 
     def is_leaf(self, s: Symbol) -> bool:
         return s not in self._by_target
@@ -237,42 +196,83 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
 
     Per step, the cell's non-loss equations are assigned in order; then each
     loss step's loss, then the total ``L``.  ``loss_at`` is ``"all"`` or the
-    steps (1-based) that carry a loss.
+    steps (1-based) that carry a loss.  The leaves are the step-0 states, the
+    parameters, the inputs of every step and the targets of the loss steps.
     """
     steps = _check_steps(steps)
     loss_steps = _check_loss_at(loss_at, steps)
-    assignments: list[Assignment] = []
-    leaves: list[Symbol] = [symbol(name_at(s, 0)) for s in cell.state]
-    leaves += [symbol(p) for p in cell.parameters]
     per_step = [e for e in cell.equations if e.role != "loss"]
     losses = [e for e in cell.equations if e.role == "loss"]
     computed = {e.base for e in cell.equations}
+    states, inputs, targets = [], [], []
+    for e in cell.equations:
+        for s in e.partials:
+            ph = placeholder(s)
+            if ph is None:
+                continue
+            base, offset = ph
+            if offset == -1 and base not in states:
+                states.append(base)
+            elif offset == 0 and base not in computed:
+                group = targets if e.role == "loss" else inputs
+                if base not in group:
+                    group.append(base)
 
     def mapping(t: int) -> dict[Symbol, Symbol]:
         m = {}
-        for base in computed | set(cell.inputs) | set(cell.targets) | set(cell.state):
-            m[now(base)] = symbol(name_at(base, t))
-            m[prev(base)] = symbol(name_at(base, t - 1))
+        for base in computed | set(inputs) | set(targets) | set(states):
+            m[now(base)] = symbol(at_step(base, t))
+            m[prev(base)] = symbol(at_step(base, t - 1))
         return m
 
-    def instantiate(e: Equation, t: int) -> Assignment:
-        m = mapping(t)
+    def instantiate(e: Equation, t: int, m: dict[Symbol, Symbol]) -> Assignment:
         partials = {m.get(s, s): substitute(f, m) for s, f in e.partials.items()}
         return Assignment(m[now(e.base)], substitute(e.form, m), partials, t, e.role)
 
+    assignments: list[Assignment] = []
     for t in range(1, steps + 1):
-        assignments += [instantiate(e, t) for e in per_step]
+        m = mapping(t)
+        assignments += [instantiate(e, t, m) for e in per_step]
     for t in loss_steps:
-        assignments += [instantiate(e, t) for e in losses]
-    for base in cell.inputs:
-        leaves += [symbol(name_at(base, t)) for t in range(1, steps + 1)]
-    for base in cell.targets:
-        leaves += [symbol(name_at(base, t)) for t in loss_steps]
+        m = mapping(t)
+        assignments += [instantiate(e, t, m) for e in losses]
+    leaves = [symbol(at_step(b, 0)) for b in states] + [symbol(p) for p in cell.parameters]
+    leaves += [symbol(at_step(b, t)) for t in range(1, steps + 1) for b in inputs]
+    leaves += [symbol(at_step(b, t)) for t in loss_steps for b in targets]
     terms = [a.target for a in assignments if a.role == "loss"]
     if terms:
         form = total(terms)
         assignments.append(Assignment(symbol("L"), form, {s: sympy.S.One for s in terms}, None, "total"))
-    return Graph(cell, steps, assignments, leaves, loss_steps)
+    return Graph(cell, steps, assignments, leaves, loss_steps, tuple(inputs) + tuple(targets))
+
+
+_STEP_NAME = re.compile(r"(?P<base>[A-Za-z]+)_(?P<t>\d+)(?:\[(?P<index>[\d,]+)\])?")
+
+
+def _tensors(leaves, quantities, sequences) -> dict[str, dict[tuple[int, ...], Symbol]]:
+    """Group symbols into named tensors by their indices: ``W_h`` → {(1, 2): W_h[1,2], …};
+    the per-step leaves of each sequence base as ``x`` → {(t, i): x_t[i]}."""
+    out: dict[str, dict[tuple[int, ...], Symbol]] = {}
+    for s in (*leaves, *quantities):
+        head, _, rest = s.name.partition("[")
+        index = tuple(int(i) for i in rest.rstrip("]").split(",")) if rest else ()
+        out.setdefault(head, {})[index] = s
+        match = _STEP_NAME.fullmatch(s.name)
+        if match and match["base"] in sequences and s in leaves:
+            extra = tuple(int(i) for i in match["index"].split(",")) if match["index"] else ()
+            out.setdefault(match["base"], {})[(int(match["t"]), *extra)] = s
+    return out
+
+
+def _as_matrix(entries: Mapping[tuple[int, ...], Symbol]) -> sympy.Matrix:
+    index = next(iter(entries))
+    if len(index) == 0:
+        return sympy.Matrix([[entries[()]]])
+    if len(index) == 1:
+        return sympy.Matrix([entries[(i,)] for i in sorted(i for (i,) in entries)])
+    rows = max(i for i, _ in entries)
+    cols = max(j for _, j in entries)
+    return sympy.Matrix(rows, cols, lambda i, j: entries[(i + 1, j + 1)])
 
 
 def _check_steps(steps: object) -> int:
@@ -295,51 +295,6 @@ def _check_loss_at(loss_at: object, steps: int) -> tuple[int, ...]:
     raise InputError("model.loss_at", loss_at, f'"all" or a non-empty list of steps between 1 and {steps}')
 
 
-def _choice(field: str, value: object, options: Mapping[str, object]) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise InputError(field, value, "one of " + ", ".join(repr(k) for k in options))
-    return value
-
-
-def elman_cell(
-    activation: str = "identity",
-    bias: bool = False,
-    loss: str = "squared",
-    output_activation: str = "identity",
-) -> Cell:
-    """The scalar Elman cell.
-
-    h_t = act(h_{t−1} W_h + x_t W_x [+ b_h]), ŷ_t = h_t W_y [+ b_y] (through
-    ``output_activation`` if not the identity), L_t by ``loss``.  With a
-    non-identity activation the pre-activation z_t is a named quantity (and
-    o_t for the output activation).
-    """
-    _choice("model.activation", activation, ACTIVATIONS)
-    _choice("model.output_activation", output_activation, ACTIVATIONS)
-    _choice("model.loss", loss, LOSSES)
-    if not isinstance(bias, bool):
-        raise InputTypeError("model.bias", bias, "true or false")
-    W_h, W_x, W_y, b_h, b_y = map(symbol, ["W_h", "W_x", "W_y", "b_h", "b_y"])
-    terms = [Times(prev("h"), W_h), Times(now("x"), W_x)] + ([b_h] if bias else [])
-    recurrence = Add(*terms, evaluate=False)
-    equations = []
-    if activation == "identity":
-        equations.append(Equation("h", recurrence, "state"))
-    else:
-        equations.append(Equation("z", recurrence, "pre-activation"))
-        equations.append(Equation("h", ACTIVATIONS[activation].apply(now("z")), "state"))
-    readout = Times(now("h"), W_y) if not bias else Add(Times(now("h"), W_y), b_y, evaluate=False)
-    if output_activation == "identity":
-        equations.append(Equation("yhat", readout, "output"))
-    else:
-        equations.append(Equation("o", readout, "pre-output"))
-        equations.append(Equation("yhat", ACTIVATIONS[output_activation].apply(now("o")), "output"))
-    equations.append(Equation("L", LOSSES[loss].form(now("yhat"), now("y")), "loss"))
-    parameters = ("W_h", "W_x", "W_y") + (("b_h", "b_y") if bias else ())
-    options = {"activation": activation, "bias": bias, "loss": loss, "output_activation": output_activation}
-    return Cell("elman", tuple(equations), parameters=parameters, options=options)
-
-
 def elman(
     steps: int,
     activation: str = "identity",
@@ -347,11 +302,41 @@ def elman(
     loss: str = "squared",
     loss_at: str | Iterable[int] = "all",
     output_activation: str = "identity",
+    hidden: int = 1,
+    input: int = 1,
+    output: int = 1,
 ) -> Graph:
-    """A scalar Elman RNN unrolled for ``steps`` steps.
+    """An Elman RNN unrolled for ``steps`` steps (scalar unless ``hidden``,
+    ``input`` or ``output`` is above 1); see :func:`rnnsym.cells.elman_cell`.
 
     >>> g = elman(3, activation="tanh", loss_at=[3])
     >>> [str(q) for q in g.quantities]
     ['z_1', 'h_1', 'yhat_1', 'z_2', 'h_2', 'yhat_2', 'z_3', 'h_3', 'yhat_3', 'L_3', 'L']
     """
-    return unroll(elman_cell(activation, bias, loss, output_activation), steps, loss_at)
+    cell = elman_cell(activation, bias, loss, output_activation, hidden, input, output)
+    return unroll(cell, steps, loss_at)
+
+
+def gru(steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
+    """A GRU unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.gru_cell`.
+
+    >>> [str(q) for q in gru(1).quantities]
+    ['r_1', 'z_1', 'htilde_1', 'h_1', 'yhat_1', 'L_1', 'L']
+    """
+    return unroll(gru_cell(**options), steps, loss_at)
+
+
+def lstm(steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
+    """An LSTM unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.lstm_cell`.
+
+    >>> [str(s) for s in lstm(1).leaves][:2]
+    ['h_0', 'c_0']
+    """
+    return unroll(lstm_cell(**options), steps, loss_at)
+
+
+def build(cell: str, steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
+    """The graph of the built-in cell named ``cell`` (``"elman"``, ``"gru"``, ``"lstm"``)."""
+    if cell not in CELLS:
+        raise InputError("model.cell", cell, "one of " + ", ".join(repr(c) for c in CELLS))
+    return unroll(CELLS[cell](**options), steps, loss_at)

@@ -4,7 +4,7 @@
 >>> tex = Sheet([reference()]).tex()
 >>> tex.startswith("\\\\documentclass")
 True
->>> "\\\\frac{\\\\partial L}{\\\\partial W_{h}} = -4 + 12 = 8" in tex
+>>> "\\\\frac{\\\\partial L}{\\\\partial W_{h}} &= -4 + 12 = 8" in tex
 True
 """
 

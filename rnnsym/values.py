@@ -160,11 +160,13 @@ _MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
 def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
     """Exact values for every leaf of ``graph`` from exercise-file names.
 
-    ``values`` maps leaf names (``"W_h"``, ``"h_0"``, ``"x_1"``) to numbers;
-    the per-step inputs and targets may instead be given as lists under their
-    base name (``"x": [10, 10]``), one number per step.  Keys may also be the
-    leaf symbols themselves.  Unknown names, missing leaves and lists of the
-    wrong length raise :class:`~rnnsym.errors.InputError`.
+    ``values`` maps leaf names (``"W_h"``, ``"h_0"``, ``"x_1"``,
+    ``"W_h[1,2]"``) to numbers, or a whole vector or matrix (``"W_h"``,
+    ``"h_0"``) to nested lists, row-major; the per-step inputs and targets may
+    be given as a list under their base name (``"x": [10, 10]``), one entry per
+    step (each a list when the input is a vector).  Keys may also be the leaf
+    symbols themselves.  Unknown names, missing leaves and lists of the wrong
+    shape raise :class:`~rnnsym.errors.InputError`.
 
     >>> from rnnsym.graph import elman
     >>> bound = bind(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2})
@@ -174,27 +176,53 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
     if not isinstance(values, Mapping):
         raise InputTypeError("values", values, "a table of names and numbers")
     leaves = {str(s): s for s in graph.leaves}
-    sequences = {base: t for base in (*graph.cell.inputs, *graph.cell.targets) for t in [graph.steps]}
+    leaf_set = set(graph.leaves)
+    tensors = {
+        name: entries
+        for name, entries in graph.tensors.items()
+        if name not in leaves and all(s in leaf_set for s in entries.values())
+    }
     bound: dict[sympy.Symbol, Number] = {}
     for key, value in values.items():
-        name = str(key)
-        if name in sequences:
-            if not isinstance(value, (list, tuple)) or len(value) != graph.steps:
-                raise InputError(f"values.{name}", value, f"a list of {graph.steps} numbers, one per step")
-            for t, item in enumerate(value, start=1):
-                leaf = leaves.get(f"{name}_{t}")
-                if leaf is not None:
-                    bound[leaf] = parse_number(item, f"values.{name}[{t}]")
-        elif name in leaves:
+        name = str(key).replace(" ", "")
+        if name in leaves:
             bound[leaves[name]] = parse_number(value, f"values.{name}")
+        elif name in tensors:
+            entries = tensors[name]
+            shape = [max(index[d] for index in entries) for d in range(len(next(iter(entries))))]
+            if name in graph.sequences:
+                shape[0] = graph.steps
+            for index, item in _flatten(value, tuple(shape), f"values.{name}"):
+                if index in entries:
+                    bound[entries[index]] = parse_number(item, f"values.{name}" + "".join(f"[{i}]" for i in index))
         else:
-            names = [n for n in leaves if not any(n.startswith(f"{b}_") for b in sequences)]
-            expected = "one of " + ", ".join([*names, *sequences])
-            raise InputError("values", name, expected)
+            names = [n for n in leaves if "[" not in n and not any(n.startswith(f"{b}_") for b in graph.sequences)]
+            names += [n for n in tensors if n not in names]
+            raise InputError("values", name, "one of " + ", ".join(names))
     for name, leaf in leaves.items():
         if leaf not in bound:
             raise InputError(f"values.{name}", Missing(), _MISSING_EXPECTED)
     return bound
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"a list of {shape[0]} numbers"
+    if len(shape) == 2:
+        return f"a list of {shape[0]} lists of {shape[1]} numbers"
+    return "a nested list of shape " + "×".join(map(str, shape))
+
+
+def _flatten(value: object, shape: tuple[int, ...], field: str, prefix: tuple[int, ...] = ()):
+    """Yield ``(index, item)`` over a nested list of ``shape`` (1-based indices)."""
+    if not shape:
+        yield prefix, value
+        return
+    if not isinstance(value, (list, tuple)) or len(value) != shape[0]:
+        expected = _describe_shape(shape) + (", one per step" if not prefix and field.endswith(("x", "y")) else "")
+        raise InputError(field, value, expected)
+    for i, item in enumerate(value, start=1):
+        yield from _flatten(item, shape[1:], field, (*prefix, i))
 
 
 class Missing:

@@ -1,0 +1,435 @@
+"""Recurrent cells: the recurrence h_t = f_W(h_{t−1}, x_t), its output and loss.
+
+A cell is a list of template equations over placeholders — ``prev("h")`` for
+h_{t−1}, ``now("x")`` for x_t, ``now("z")`` for a quantity computed earlier in
+the same step — and named parameters.  :func:`define_cell` builds one from
+sympy expressions; the built-in Elman, GRU and LSTM cells are defined the same
+way.  Vector quantities are written component by component: ``now("h[2]")`` is
+h_t[2] and ``W_h[1,2]`` multiplies h_{t−1}[2] into h_t[1].
+
+>>> import sympy
+>>> from rnnsym.notation import symbol
+>>> a = symbol("a")
+>>> cell = define_cell([("h", sympy.tanh(a * prev("h") + now("x")))], output=[("yhat", now("h"))])
+>>> cell
+Cell(custom: h, yhat; loss=squared)
+>>> cell.parameters
+('a',)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping, Sequence
+
+import sympy
+from sympy import Add, Expr, Symbol
+
+from .errors import InputError, InputTypeError
+from .notation import symbol, split_name
+from .ops import ACTIVATIONS, LOSSES, Juxt, Times, partial_form, sigmoid, symbols_in_order, total
+
+__all__ = [
+    "Equation",
+    "Cell",
+    "prev",
+    "now",
+    "define_cell",
+    "elman_cell",
+    "gru_cell",
+    "lstm_cell",
+    "CELLS",
+    "ROLES",
+]
+
+ROLES = ("intermediate", "state", "output", "loss")
+_PREV, _NOW = "__prev", "__now"
+
+
+def prev(base: str) -> Symbol:
+    """Placeholder for quantity ``base`` at the previous step (h_{t−1}); ``base`` may carry an index, ``"h[2]"``."""
+    return symbol(f"{base}{_PREV}")
+
+
+def now(base: str) -> Symbol:
+    """Placeholder for quantity or input ``base`` at the current step (x_t, z_t)."""
+    return symbol(f"{base}{_NOW}")
+
+
+def placeholder(s: Symbol) -> tuple[str, int] | None:
+    """``("h[2]", -1)`` for ``prev("h[2]")``, ``("x", 0)`` for ``now("x")``, else ``None``."""
+    if s.name.endswith(_PREV):
+        return s.name[: -len(_PREV)], -1
+    if s.name.endswith(_NOW):
+        return s.name[: -len(_NOW)], 0
+    return None
+
+
+def at_step(base: str, t: int) -> str:
+    """The name of ``base`` at step ``t``: ``at_step("h[2]", 3) == "h_3[2]"``."""
+    head, bracket, rest = base.partition("[")
+    return f"{head}_{t}{bracket}{rest}"
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One template assignment of a cell: ``base_t := form``.
+
+    ``role`` is ``intermediate``, ``state``, ``output`` or ``loss`` (loss
+    equations are instantiated only at the steps that carry a loss).
+    ``partials`` may give the written form of some local partials
+    (placeholder → form); the others are derived from ``form``.
+    """
+
+    base: str
+    form: Expr
+    role: str = "intermediate"
+    given: Mapping[Symbol, Expr] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise InputError("equation.role", self.role, "one of " + ", ".join(ROLES))
+        if not isinstance(self.form, sympy.Basic):
+            raise InputTypeError(f"equation {self.base}", self.form, "a sympy expression")
+
+    @cached_property
+    def partials(self) -> dict[Symbol, Expr]:
+        """Local partial forms of ``form`` for each symbol it uses (derived once)."""
+        out = now(self.base)
+        return {s: self.given.get(s) or partial_form(self.form, s, out=out) for s in symbols_in_order(self.form)}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A recurrent cell: template equations in computation order, plus
+
+    - ``state``: bases carried from step to step (``("h",)``, ``("h", "c")``),
+      each component a leaf at step 0 (h_0);
+    - ``inputs`` and ``targets``: per-step leaves (``x``, ``y``);
+    - ``parameters``: leaf names shared by every step (``W_h``, ``W_h[1,2]``);
+    - ``sizes``: the length of each vector base (1 for a scalar);
+    - ``options``: how the cell was built, for display and exercise files.
+    """
+
+    name: str
+    equations: tuple[Equation, ...]
+    state: tuple[str, ...] = ("h",)
+    inputs: tuple[str, ...] = ("x",)
+    targets: tuple[str, ...] = ("y",)
+    parameters: tuple[str, ...] = ()
+    sizes: Mapping[str, int] = field(default_factory=dict)
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        bases = []
+        for e in self.equations:
+            head = e.base.partition("[")[0]
+            if e.role != "loss" and head not in bases:
+                bases.append(head)
+        loss = self.options.get("loss")
+        return f"Cell({self.name}: {', '.join(bases)}" + (f"; loss={loss})" if loss else ")")
+
+    def size(self, base: str) -> int:
+        return int(self.sizes.get(base, 1))
+
+    def components(self, base: str) -> list[str]:
+        """Component names of ``base``: ``["h"]`` when scalar, ``["h[1]", "h[2]"]`` otherwise."""
+        n = self.size(base)
+        return [base] if n == 1 and not self.options.get("indexed") else [f"{base}[{i}]" for i in range(1, n + 1)]
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+
+def _vector(base: str, n: int, which=now, indexed: bool = False) -> list[Symbol]:
+    if n == 1 and not indexed:
+        return [which(base)]
+    return [which(f"{base}[{i}]") for i in range(1, n + 1)]
+
+
+def _matrix(name: str, rows: int, cols: int, indexed: bool = False) -> list[list[Symbol]]:
+    if rows == cols == 1 and not indexed:
+        return [[symbol(name)]]
+    return [[symbol(f"{name}[{i},{j}]") for j in range(1, cols + 1)] for i in range(1, rows + 1)]
+
+
+def _bias(name: str, n: int, indexed: bool = False) -> list[Symbol]:
+    if n == 1 and not indexed:
+        return [symbol(name)]
+    return [symbol(f"{name}[{i}]") for i in range(1, n + 1)]
+
+
+def _affine(terms: Sequence[tuple[list[list[Symbol]], list[Expr]]], bias: list[Symbol] | None) -> list[Expr]:
+    """Rows of Σ W v (+ b), written ``v × W`` for scalars as the textbook does."""
+    rows = len(terms[0][0])
+    out = []
+    for i in range(rows):
+        parts: list[Expr] = []
+        for W, v in terms:
+            if len(W) == 1 and len(W[0]) == 1 and len(v) == 1:
+                parts.append(Times(v[0], W[0][0]))
+            else:
+                parts += [Juxt(W[i][j], v[j]) for j in range(len(v))]
+        if bias is not None:
+            parts.append(bias[i])
+        out.append(total(parts))
+    return out
+
+
+def _names(*groups) -> tuple[str, ...]:
+    out = []
+    for g in groups:
+        for row in g:
+            for s in row if isinstance(row, list) else [row]:
+                out.append(s.name)
+    return tuple(out)
+
+
+def _choice(field_: str, value: object, options: Mapping[str, object]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise InputError(field_, value, "one of " + ", ".join(repr(k) for k in options))
+    return value
+
+
+def _size(field_: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(field_, value, "an integer >= 1")
+    return value
+
+
+def _check_bool(field_: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InputTypeError(field_, value, "true or false")
+    return value
+
+
+def _loss_equations(loss: str, outputs: list[Symbol], targets: list[Symbol], logits: list[Symbol] | None) -> list[Equation]:
+    if loss == "cross_entropy":
+        terms = [Times(-1, targets[k], sympy.log(outputs[k])) for k in range(len(outputs))]
+        return [Equation("L", total(terms), "loss")]
+    pieces = [LOSSES[loss].form(o, y) for o, y in zip(outputs, targets)]
+    return [Equation("L", total(pieces), "loss")]
+
+
+def _outputs(
+    readout: list[Expr], k: int, output_activation: str, loss: str, indexed: bool
+) -> tuple[list[Equation], list[Symbol], list[Symbol] | None]:
+    """Equations for ŷ_t (through o_t when an activation or softmax applies)."""
+    yhat = _vector("yhat", k, indexed=indexed)
+    names = [placeholder(s)[0] for s in yhat]
+    if loss == "cross_entropy":
+        o = _vector("o", k, indexed=indexed)
+        onames = [placeholder(s)[0] for s in o]
+        eqs = [Equation(n, r) for n, r in zip(onames, readout)]
+        denominator = Add(*[sympy.exp(s) for s in o], evaluate=False)
+        for j, name in enumerate(names):
+            given = {o[i]: (Juxt(yhat[j], Add(1, -yhat[j], evaluate=False)) if i == j else Juxt(-1, yhat[j], yhat[i])) for i in range(k)}
+            eqs.append(Equation(name, sympy.exp(o[j]) / denominator, "output", given))
+        return eqs, yhat, o
+    if output_activation == "identity":
+        return [Equation(n, r, "output") for n, r in zip(names, readout)], yhat, None
+    o = _vector("o", k, indexed=indexed)
+    onames = [placeholder(s)[0] for s in o]
+    eqs = [Equation(n, r) for n, r in zip(onames, readout)]
+    eqs += [Equation(n, ACTIVATIONS[output_activation].apply(s), "output") for n, s in zip(names, o)]
+    return eqs, yhat, o
+
+
+_OUTPUT_LOSSES = {**LOSSES, "cross_entropy": None}
+
+
+def _common(loss, output_activation, bias, n, m, k):
+    _choice("model.loss", loss, _OUTPUT_LOSSES)
+    _choice("model.output_activation", output_activation, ACTIVATIONS)
+    _check_bool("model.bias", bias)
+    return _size("model.hidden", n), _size("model.input", m), _size("model.output", k)
+
+
+def elman_cell(
+    activation: str = "identity",
+    bias: bool = False,
+    loss: str = "squared",
+    output_activation: str = "identity",
+    hidden: int = 1,
+    input: int = 1,
+    output: int = 1,
+) -> Cell:
+    """The Elman cell.
+
+    z_t = W_h h_{t−1} + W_x x_t [+ b_h] and h_t = act(z_t) (no z_t for the
+    identity), ŷ_t = W_y h_t [+ b_y] (through ``output_activation`` via o_t,
+    or softmax with ``loss="cross_entropy"``), L_t by ``loss``.  Scalars are
+    written h_{t−1} × W_h as in the reference exercise.
+
+    >>> elman_cell("tanh", hidden=2)
+    Cell(elman: z, h, yhat; loss=squared)
+    """
+    _choice("model.activation", activation, ACTIVATIONS)
+    n, m, k = _common(loss, output_activation, bias, hidden, input, output)
+    W_h, W_x, W_y = _matrix("W_h", n, n), _matrix("W_x", n, m), _matrix("W_y", k, n)
+    b_h, b_y = _bias("b_h", n), _bias("b_y", k)
+    h_prev, x, h = _vector("h", n, prev), _vector("x", m), _vector("h", n)
+    pre = _affine([(W_h, h_prev), (W_x, x)], b_h if bias else None)
+    equations: list[Equation] = []
+    names = [placeholder(s)[0] for s in h]
+    if activation == "identity":
+        equations += [Equation(name, form, "state") for name, form in zip(names, pre)]
+    else:
+        z = _vector("z", n)
+        equations += [Equation(placeholder(s)[0], form) for s, form in zip(z, pre)]
+        equations += [Equation(name, ACTIVATIONS[activation].apply(s), "state") for name, s in zip(names, z)]
+    readout = _affine([(W_y, h)], b_y if bias else None)
+    out_eqs, yhat, logits = _outputs(readout, k, output_activation, loss, False)
+    equations += out_eqs
+    equations += _loss_equations(loss, yhat, _vector("y", k), logits)
+    parameters = _names(W_h, W_x, W_y) + (_names(b_h, b_y) if bias else ())
+    options = {"activation": activation, "bias": bias, "loss": loss, "output_activation": output_activation,
+               "hidden": n, "input": m, "output": k}
+    return Cell("elman", tuple(equations), parameters=parameters, sizes={"h": n, "x": m, "y": k}, options=options)
+
+
+def gru_cell(
+    reset: str = "before",
+    bias: bool = True,
+    loss: str = "squared",
+    output_activation: str = "identity",
+    hidden: int = 1,
+    input: int = 1,
+    output: int = 1,
+) -> Cell:
+    """The GRU of Cho et al. (2014), gates in the order r, z, h̃:
+
+    - r_t = σ(W_xr x_t + W_hr h_{t−1} + b_r)  (reset gate)
+    - z_t = σ(W_xz x_t + W_hz h_{t−1} + b_z)  (update gate)
+    - h̃_t = tanh(W_xh x_t + W_hh (r_t ⊙ h_{t−1}) + b_h)  with ``reset="before"``,
+      or tanh(W_xh x_t + r_t ⊙ (W_hh h_{t−1}) + b_h) with ``reset="after"``
+      (as PyTorch's GRUCell computes it, its hidden-side bias b_hn being 0);
+    - h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t;  ŷ_t = W_y h_t [+ b_y].
+
+    >>> gru_cell()
+    Cell(gru: r, z, htilde, h, yhat; loss=squared)
+    """
+    _choice("model.reset", reset, {"before": 0, "after": 0})
+    n, m, k = _common(loss, output_activation, bias, hidden, input, output)
+    x, h_prev = _vector("x", m), _vector("h", n, prev)
+    W = {name: _matrix(name, n, m if name.startswith("W_x") else n) for name in
+         ("W_xr", "W_hr", "W_xz", "W_hz", "W_xh", "W_hh")}
+    b = {name: _bias(name, n) for name in ("b_r", "b_z", "b_h")}
+    r, z, ht, h = _vector("r", n), _vector("z", n), _vector("htilde", n), _vector("h", n)
+    equations: list[Equation] = []
+    for gate, (Wx, Wh, bb) in (("r", ("W_xr", "W_hr", "b_r")), ("z", ("W_xz", "W_hz", "b_z"))):
+        pre = _affine([(W[Wx], x), (W[Wh], h_prev)], b[bb] if bias else None)
+        equations += [Equation(placeholder(s)[0], sigmoid(p)) for s, p in zip(_vector(gate, n), pre)]
+    if reset == "before":
+        gated = [Times(r[i], h_prev[i]) for i in range(n)]
+        pre = _affine([(W["W_xh"], x), (W["W_hh"], gated)], b["b_h"] if bias else None)
+    else:
+        inner = _affine([(W["W_hh"], h_prev)], None)
+        outer = _affine([(W["W_xh"], x)], None)
+        pre = [total([outer[i], Times(r[i], inner[i])] + ([b["b_h"][i]] if bias else [])) for i in range(n)]
+    equations += [Equation(placeholder(s)[0], sympy.tanh(p)) for s, p in zip(ht, pre)]
+    for i in range(n):
+        form = Add(Times(z[i], h_prev[i]), Times(Add(1, -z[i], evaluate=False), ht[i]), evaluate=False)
+        equations.append(Equation(placeholder(h[i])[0], form, "state"))
+    W_y, b_y = _matrix("W_y", k, n), _bias("b_y", k)
+    out_eqs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, output_activation, loss, False)
+    equations += out_eqs + _loss_equations(loss, yhat, _vector("y", k), logits)
+    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + _names(W_y) + (_names(b_y) if bias else ())
+    options = {"reset": reset, "bias": bias, "loss": loss, "output_activation": output_activation,
+               "hidden": n, "input": m, "output": k}
+    return Cell("gru", tuple(equations), parameters=parameters, sizes={"h": n, "x": m, "y": k}, options=options)
+
+
+def lstm_cell(
+    bias: bool = True,
+    loss: str = "squared",
+    output_activation: str = "identity",
+    hidden: int = 1,
+    input: int = 1,
+    output: int = 1,
+) -> Cell:
+    """The LSTM with a forget gate, gates in PyTorch's order i, f, g, o:
+
+    - i_t = σ(W_xi x_t + W_hi h_{t−1} + b_i), f_t = σ(W_xf x_t + W_hf h_{t−1} + b_f)
+    - g_t = tanh(W_xg x_t + W_hg h_{t−1} + b_g), o_t = σ(W_xo x_t + W_ho h_{t−1} + b_o)
+    - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y].
+
+    >>> lstm_cell()
+    Cell(lstm: i, f, g, o, c, h, yhat; loss=squared)
+    """
+    n, m, k = _common(loss, output_activation, bias, hidden, input, output)
+    if loss == "cross_entropy" or output_activation != "identity":
+        raise InputError("model.loss", loss, "'squared' or 'half_squared' with an identity output for the LSTM (o names its output gate)")
+    x, h_prev, c_prev = _vector("x", m), _vector("h", n, prev), _vector("c", n, prev)
+    gates = {"i": (sigmoid, "W_xi", "W_hi", "b_i"), "f": (sigmoid, "W_xf", "W_hf", "b_f"),
+             "g": (sympy.tanh, "W_xg", "W_hg", "b_g"), "o": (sigmoid, "W_xo", "W_ho", "b_o")}
+    W, b, equations = {}, {}, []
+    for gate, (fn, Wx, Wh, bb) in gates.items():
+        W[Wx], W[Wh], b[bb] = _matrix(Wx, n, m), _matrix(Wh, n, n), _bias(bb, n)
+        pre = _affine([(W[Wx], x), (W[Wh], h_prev)], b[bb] if bias else None)
+        equations += [Equation(placeholder(s)[0], fn(p)) for s, p in zip(_vector(gate, n), pre)]
+    i_, f_, g_, o_ = (_vector(g, n) for g in "ifgo")
+    c, h = _vector("c", n), _vector("h", n)
+    for j in range(n):
+        form = Add(Times(f_[j], c_prev[j]), Times(i_[j], g_[j]), evaluate=False)
+        equations.append(Equation(placeholder(c[j])[0], form, "state"))
+    for j in range(n):
+        equations.append(Equation(placeholder(h[j])[0], Times(o_[j], sympy.tanh(c[j])), "state"))
+    W_y, b_y = _matrix("W_y", k, n), _bias("b_y", k)
+    out_eqs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, "identity", loss, False)
+    equations += out_eqs + _loss_equations(loss, yhat, _vector("y", k), logits)
+    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + _names(W_y) + (_names(b_y) if bias else ())
+    options = {"bias": bias, "loss": loss, "hidden": n, "input": m, "output": k}
+    return Cell("lstm", tuple(equations), state=("h", "c"), parameters=parameters,
+                sizes={"h": n, "c": n, "x": m, "y": k}, options=options)
+
+
+def define_cell(
+    equations: Iterable[tuple[str, Expr]],
+    output: Iterable[tuple[str, Expr]] = (),
+    loss: str = "squared",
+    name: str = "custom",
+    inputs: Sequence[str] = ("x",),
+    targets: Sequence[str] = ("y",),
+) -> Cell:
+    """A cell from sympy expressions.
+
+    ``equations`` are ``(base, expression)`` pairs in computation order, using
+    ``prev(base)`` for the previous step's value of a state, ``now(name)``
+    for an input or a quantity computed earlier in the step, and any other
+    symbol as a parameter.  A base used through ``prev`` is a state (its
+    step-0 value a leaf).  ``output`` gives the output equations (default
+    ``yhat = h``); the loss compares each output ``yhat…`` with ``y…``.
+    """
+    eqs = [(str(b), sympy.sympify(e) if not isinstance(e, sympy.Basic) else e) for b, e in equations]
+    outs = [(str(b), e) for b, e in output] or [("yhat", now("h"))]
+    _choice("loss", loss, LOSSES)
+    state: list[str] = []
+    params: list[str] = []
+    computed = {b for b, _ in eqs + outs}
+    for _, e in eqs + outs:
+        for s in symbols_in_order(e):
+            ph = placeholder(s)
+            if ph is None:
+                if s.name not in params:
+                    params.append(s.name)
+            elif ph[1] == -1:
+                if ph[0] not in computed:
+                    raise InputError("equations", str(s), f"prev() of a quantity the cell computes ({', '.join(sorted(computed))})")
+                if ph[0] not in state:
+                    state.append(ph[0])
+            elif ph[0] not in computed and split_name(ph[0])[0] not in inputs:
+                raise InputError("equations", str(s), "now() of an input or of a quantity computed earlier")
+    if not state:
+        raise InputError("equations", [b for b, _ in eqs], "at least one state used through prev()")
+    cell_eqs = [Equation(b, e, "state" if b in state else "intermediate") for b, e in eqs]
+    cell_eqs += [Equation(b, e, "output") for b, e in outs]
+    outputs = [now(b) for b, _ in outs]
+    target_syms = [now(b.replace("yhat", targets[0], 1)) for b, _ in outs]
+    cell_eqs += _loss_equations(loss, outputs, target_syms, None)
+    return Cell(name, tuple(cell_eqs), state=tuple(state), inputs=tuple(inputs), targets=tuple(targets),
+                parameters=tuple(params), options={"loss": loss})
+
+
+CELLS = {"elman": elman_cell, "gru": gru_cell, "lstm": lstm_cell}
