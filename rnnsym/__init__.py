@@ -19,7 +19,8 @@ from .errors import InputError, InputTypeError, RnnsymError, TeXError
 from .values import Number, parse_number
 from .notation import Notation
 from .ops import ACTIVATIONS, LOSSES
-from .graph import Cell, Equation, Graph, elman, elman_cell, now, prev, unroll
+from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell, now, prev
+from .graph import Graph, build, elman, gru, lstm, unroll
 from .derive import Derivation, Step, compute, derive
 from .render import RenderOptions, render
 from .exercise import Exercise, Question, load, loads, reference
@@ -43,7 +44,13 @@ __all__ = [
     "Sheet",
     "Step",
     "TeXError",
+    "build",
     "compute",
+    "define_cell",
+    "gru",
+    "gru_cell",
+    "lstm",
+    "lstm_cell",
     "derive",
     "elman",
     "elman_cell",

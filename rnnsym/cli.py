@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import RnnsymError
+from .errors import InputError, RnnsymError
 from .exercise import REFERENCE, Exercise, load, reference
 from .render import RenderOptions
-from .sheet import Sheet, build_pdf, write_atomic
+from .sheet import Sheet, check_writable, compile_pdf, write_atomic
 
 __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"rnnsym: error: {message} (see '{self.prog} --help')\n")
 
 
 def _exercise(path: str | None) -> Exercise:
@@ -43,11 +43,15 @@ def _sheet(args: argparse.Namespace) -> int:
             raise _usage("--pdf needs an output file, not '-'")
         sys.stdout.write(tex)
         return 0
+    if args.output == "":
+        raise InputError("output", "", "a file name or - for stdout")
     stem = Path(args.exercise).stem if args.exercise else Path(REFERENCE).stem
-    out = Path(args.output) if args.output else Path(f"{stem}.tex")
+    out = check_writable(Path(args.output) if args.output else Path(f"{stem}.tex"))
     if args.pdf:
-        pdf = build_pdf(tex, out.with_suffix(".pdf"))
+        pdf = check_writable(out.with_suffix(".pdf"))
+        data = compile_pdf(tex, out.name)
         write_atomic(out, tex)
+        write_atomic(pdf, data)
         print(f"wrote {out} and {pdf}")
     else:
         write_atomic(out, tex)
@@ -100,11 +104,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 2
     try:
         return args.run(args)
     except _UsageError as error:
-        parser.exit(2, f"rnnsym: error: {error}\n")
+        print(f"rnnsym: error: {error}", file=sys.stderr)
+        return 2
     except RnnsymError as error:
         print(f"rnnsym: error: {error}", file=sys.stderr)
         return 2

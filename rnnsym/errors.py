@@ -24,7 +24,7 @@ class RnnsymError(Exception):
 
 def _describe(value: object) -> str:
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 class InputError(RnnsymError, ValueError):
@@ -42,16 +42,12 @@ class InputError(RnnsymError, ValueError):
         super().__init__(f"{field}: got {_describe(value)}, expected {expected}")
 
 
-class InputTypeError(RnnsymError, TypeError):
-    """A value given by the user has the wrong type."""
+class InputTypeError(InputError, TypeError):
+    """A value given by the user has the wrong type (also an :class:`InputError`)."""
 
     def __init__(self, field: str, value: object, expected: str) -> None:
-        self.field = field
-        self.value = value
-        self.expected = expected
-        super().__init__(
-            f"{field}: got {_describe(value)} of type {type(value).__name__}, expected {expected}"
-        )
+        InputError.__init__(self, field, value, expected)
+        self.args = (f"{field}: got {_describe(value)} of type {type(value).__name__}, expected {expected}",)
 
 
 class TeXError(RnnsymError, RuntimeError):

@@ -239,28 +239,33 @@ def product(factors: list[Expr], kind: type = Times) -> Expr:
     >>> product([Rational(1, 2), Times(2, x)])
     x
     """
-    flat: list[Expr] = []
-    for f in factors:
-        if isinstance(f, kind):
-            flat.extend(f.args)
-        else:
-            flat.append(f)
     coefficient = S.One
-    rest = []
-    for f in flat:
-        if f.is_Number:
+    rest: list[Expr] = []
+    pending = list(factors)
+    while pending:
+        f = pending.pop(0)
+        if isinstance(f, kind):
+            pending[:0] = f.args
+        elif _is_negation(f):
+            coefficient = -coefficient
+            pending.insert(0, f.args[1])
+        elif f.is_Number:
             coefficient *= f
         else:
             rest.append(f)
     if coefficient == 0:
         return S.Zero
-    if coefficient != 1:
-        rest.insert(0, coefficient)
-    if not rest:
-        return S.One
-    if len(rest) == 1:
-        return rest[0]
-    return kind(*rest)
+    body = S.One if not rest else rest[0] if len(rest) == 1 else kind(*rest)
+    if coefficient == 1:
+        return body
+    if coefficient == -1 and rest:
+        return sympy.Mul(S.NegativeOne, body, evaluate=False)
+    return kind(coefficient, *rest) if rest else coefficient
+
+
+def _is_negation(f: Expr) -> bool:
+    """Whether ``f`` is the written negation ``Mul(-1, x)`` of one factor."""
+    return isinstance(f, sympy.Mul) and len(f.args) == 2 and f.args[0] == -1
 
 
 def total(terms: list[Expr]) -> Expr:
@@ -288,7 +293,7 @@ def partial_form(form: Expr, var: Symbol, out: Expr | None = None) -> Expr:
         inner = partial_form(form.args[0], var)
         for activation in ACTIVATIONS.values():
             if activation.apply is type(form):
-                return product([activation.derivative(form.args[0], out), inner])
+                return product([activation.derivative(form.args[0], out), inner], Juxt)
     return _partial(form, var)
 
 
@@ -315,7 +320,7 @@ def _partial(form: Expr, var: Symbol) -> Expr:
         power = base if n == 2 else Pow(base, n - 1, evaluate=False)
         return product([Integer(n), power, _partial(base, var)])
     if isinstance(form, Function) and type(form) in _FUNCTION_DERIVATIVES:
-        return product([_FUNCTION_DERIVATIVES[type(form)](form.args[0]), _partial(form.args[0], var)])
+        return product([_FUNCTION_DERIVATIVES[type(form)](form.args[0]), _partial(form.args[0], var)], Juxt)
     return sympy.diff(plain(form), var)
 
 

@@ -161,19 +161,24 @@ def join_parts(parts: tuple[str, ...] | list[str]) -> str:
     return text
 
 
-def format_value(value: Expr, options: RenderOptions) -> str:
-    """LaTeX for an exact value: integer, decimal, fraction, or exact irrational
-    form (followed by ``\\approx`` a decimal, or the decimal alone when the exact form is long)."""
+def format_value(value: Expr, options: RenderOptions, approx: Expr | None = None, exact: bool = True) -> str:
+    """LaTeX for a value: integer, decimal or fraction when rational; else its
+    exact form when short (and ``exact``), followed by ``\\approx`` a decimal.
+
+    ``approx`` is the value already computed in floating point, if known.
+    """
     if isinstance(value, sympy.Rational):
         return format_exact(value, options.max_decimals)
-    exact = Printer(options).doprint(value)
+    short = exact and sympy.count_ops(value) <= 4
+    text = Printer(options).doprint(value) if short or not options.approx_digits else None
     if not options.approx_digits:
-        return exact
-    approx = sympy.Float(sympy.N(value, options.approx_digits + 5), options.approx_digits)
-    text = sympy.latex(approx, full_prec=False)
-    if len(exact) > 60:
-        return rf"\approx {text}"
-    return rf"{exact} \approx {text}"
+        return text
+    decimal = _decimal(approx if approx is not None else value, options.approx_digits)
+    return rf"{text} \approx {decimal}" if short else rf"\approx {decimal}"
+
+
+def _decimal(value: Expr, digits: int) -> str:
+    return sympy.latex(sympy.Float(sympy.N(value, digits + 5), digits))
 
 
 class _Context:
@@ -188,6 +193,8 @@ class _Context:
             bound = bind(graph, values)
             env = graph.evaluate({s: n.exact for s, n in bound.items()})
             self.evaluate = Evaluator(graph, env)
+            digits = max(options.approx_digits, 1) + 15
+            self.approx = Evaluator(graph, graph.evaluate({s: sympy.Float(n.exact, digits) for s, n in bound.items()}))
             self.spelled = {s: n.latex for s, n in bound.items()}
             for q in graph.quantities:
                 if isinstance(env[q], sympy.Rational):
@@ -200,15 +207,15 @@ class _Context:
         table = dict(self.spelled)
         exact = True
         for s in form.free_symbols:
-            if s not in table and s in self.evaluate.env:
-                table[s] = self._decimal(self.evaluate.env[s])
+            if s not in table and s in self.approx.env:
+                table[s] = self._decimal(self.approx.env[s])
                 exact = False
         for p in form.atoms(Partial):
             value = self.evaluate.partial(p)
             if isinstance(value, sympy.Rational):
                 table[p] = format_exact(value, self.options.max_decimals)
             else:
-                table[p] = self._decimal(value)
+                table[p] = self._decimal(self.approx.partial(p))
                 exact = False
         if any(t is None for t in table.values()) or any(s not in table for s in form.free_symbols):
             return None
@@ -217,7 +224,7 @@ class _Context:
     def _decimal(self, value: Expr) -> str | None:
         if not self.options.approx_digits or not value.is_number:
             return None
-        return sympy.latex(sympy.Float(sympy.N(value, self.options.approx_digits + 5), self.options.approx_digits))
+        return _decimal(value, self.options.approx_digits)
 
     def line(self, step: "Step") -> Line | None:
         print_ = self.printer.doprint
@@ -226,22 +233,29 @@ class _Context:
             return None if step.kind == "sum" else Line(tuple(parts))
         if step.kind == "sum":
             return self._sum(step, parts[0])
-        value = self.evaluate(step.forms[-1]) if step.forms else self.evaluate(step.lhs)
-        shown = format_value(value, self.options)
-        if step.forms and self.options.numbers:
-            numbers = self.numbers(step.forms[-1])
-            if numbers is not None and numbers[0] not in (shown, parts[-1]):
-                parts.append(numbers[0] if numbers[1] else rf"\approx {numbers[0]}")
+        last = step.forms[-1] if step.forms else step.lhs
+        value = self.evaluate(last)
+        numbers = self.numbers(last) if step.forms and self.options.numbers else None
+        if numbers is not None and numbers[0] == parts[-1]:
+            numbers = None
+        shown = self._value(last, value, exact=numbers is None)
+        if numbers is not None and numbers[0] != shown:
+            parts.append(numbers[0] if numbers[1] else rf"\approx {numbers[0]}")
         if shown != parts[-1]:
             parts.append(shown)
         return Line(tuple(parts))
+
+    def _value(self, form: Expr, value: Expr, exact: bool = True) -> str:
+        if isinstance(value, sympy.Rational):
+            return format_exact(value, self.options.max_decimals)
+        return format_value(value, self.options, self.approx(form), exact)
 
     def _sum(self, step: "Step", lhs: str) -> Line:
         form = step.forms[-1]
         terms = form.args if isinstance(form, Add) else (form,)
         values = [self.evaluate(t) for t in terms]
         value = self.evaluate(form)
-        shown = format_value(value, self.options)
+        shown = self._value(form, value)
         if len(values) < 2 or not all(isinstance(v, sympy.Rational) for v in values):
             return Line((lhs, shown))
         text = format_exact(values[0], self.options.max_decimals)

@@ -23,7 +23,7 @@ from .errors import InputError, TeXError
 from .exercise import Exercise
 from .render import Line, RenderOptions, join_parts, render_lines
 
-__all__ = ["Sheet", "write_atomic", "build_pdf", "ROW_WIDTH"]
+__all__ = ["Sheet", "write_atomic", "check_writable", "compile_pdf", "build_pdf", "ROW_WIDTH"]
 
 #: Estimated width (in characters of typeset math) above which a chain is
 #: broken over several rows.
@@ -111,16 +111,31 @@ class Sheet:
         return "\n\n".join(out) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so no partial file is left."""
+def check_writable(path: Path) -> Path:
+    """``path`` if a file can be written there, else :class:`~rnnsym.errors.InputError`."""
     path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not str(path) or path.name in ("", ".", ".."):
+        raise InputError("output", str(path), "a file name")
+    if path.is_dir():
+        raise InputError("output", str(path), "a file path, not a directory")
+    if not parent.is_dir():
+        raise InputError("output", str(path), f"a path in an existing directory ({parent} is not one)")
+    if not os.access(parent, os.W_OK):
+        raise InputError("output", str(path), f"a path in a writable directory ({parent} is not writable)")
+    return path
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so no partial file is left."""
+    path = check_writable(Path(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
         raise InputError("output", str(path), f"a writable path ({error.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except OSError as error:
         Path(tmp).unlink(missing_ok=True)
@@ -130,34 +145,35 @@ def write_atomic(path: Path, text: str) -> None:
 _ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+\.tex):(?P<line>\d+): (?P<message>.+)$", re.M)
 
 
-def build_pdf(tex: str, pdf_path: Path, latexmk: str = "latexmk") -> Path:
-    """Compile ``tex`` with latexmk (pdflatex) and place the PDF at ``pdf_path``.
+def compile_pdf(tex: str, name: str = "sheet.tex", latexmk: str = "latexmk") -> bytes:
+    """Compile ``tex`` with latexmk (pdflatex) in a temporary folder; the PDF's bytes.
 
-    The build runs in a temporary folder; on failure :class:`~rnnsym.errors.TeXError`
-    carries the first error as ``file:line: message`` and nothing is written.
+    On failure :class:`~rnnsym.errors.TeXError` carries the first error as
+    ``name:line: message``.
     """
-    pdf_path = Path(pdf_path)
     if shutil.which(latexmk) is None:
         raise TeXError(f"{latexmk}: not found; install TeX (texlive-latex-base texlive-latex-recommended latexmk)")
     with tempfile.TemporaryDirectory(prefix="rnnsym-") as tmp:
-        source = Path(tmp) / (pdf_path.stem + ".tex")
+        source = Path(tmp) / "sheet.tex"
         source.write_text(tex, encoding="utf-8")
         command = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", source.name]
-        result = subprocess.run(command, cwd=tmp, capture_output=True, text=True, timeout=300)
+        try:
+            result = subprocess.run(command, cwd=tmp, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise TeXError(f"{name}: latexmk did not finish within 300 s") from None
         built = source.with_suffix(".pdf")
         if result.returncode != 0 or not built.exists():
             log = source.with_suffix(".log")
             text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else result.stdout
             match = _ERROR_LINE.search(text)
             if match:
-                raise TeXError(f"{pdf_path.with_suffix('.tex').name}:{match['line']}: {match['message'].strip()}")
-            raise TeXError(f"{pdf_path.with_suffix('.tex').name}: latexmk failed (exit {result.returncode})")
-        data = built.read_bytes()
-    try:
-        fd, tmp_pdf = tempfile.mkstemp(dir=pdf_path.parent if str(pdf_path.parent) else ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp_pdf, pdf_path)
-    except OSError as error:
-        raise InputError("output", str(pdf_path), f"a writable path ({error.strerror})") from None
+                raise TeXError(f"{name}:{match['line']}: {match['message'].strip()}")
+            raise TeXError(f"{name}: latexmk failed (exit {result.returncode})")
+        return built.read_bytes()
+
+
+def build_pdf(tex: str, pdf_path: Path, latexmk: str = "latexmk") -> Path:
+    """Compile ``tex`` and write the PDF to ``pdf_path`` (nothing is written on failure)."""
+    pdf_path = check_writable(Path(pdf_path))
+    write_atomic(pdf_path, compile_pdf(tex, pdf_path.with_suffix(".tex").name, latexmk))
     return pdf_path

@@ -29,8 +29,8 @@ from .errors import InputError, InputTypeError
 
 __all__ = ["Number", "parse_number", "format_exact", "bind", "Missing"]
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)", re.ASCII)
 _MAX_EXPONENT = 100
 _EXPECTED = "a number: an integer, a decimal such as \"0.1\" or a fraction such as \"1/3\""
 
@@ -96,7 +96,7 @@ def _from_text(text: str, field: str, original: object) -> Number:
         if exponent and abs(int(exponent)) > _MAX_EXPONENT:
             raise InputError(field, original, f"a finite number with an exponent of at most {_MAX_EXPONENT}")
         exact = sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
-        return Number(exact, _decimal_latex(mantissa, exponent))
+        return Number(exact, _decimal_latex(mantissa, exponent) if exact != 0 else "0")
     match = _FRACTION.fullmatch(text)
     if match:
         numerator, denominator = int(match.group(1)), int(match.group(2))
@@ -192,7 +192,8 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
             shape = [max(index[d] for index in entries) for d in range(len(next(iter(entries))))]
             if name in graph.sequences:
                 shape[0] = graph.steps
-            for index, item in _flatten(value, tuple(shape), f"values.{name}"):
+            per_step = ", one per step" if name in graph.sequences else ""
+            for index, item in _flatten(value, tuple(shape), f"values.{name}", per_step):
                 if index in entries:
                     bound[entries[index]] = parse_number(item, f"values.{name}" + "".join(f"[{i}]" for i in index))
         else:
@@ -207,22 +208,22 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
 
 def _describe_shape(shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
-        return f"a list of {shape[0]} numbers"
+        return f"a list of {shape[0]} number" + ("s" if shape[0] != 1 else "")
     if len(shape) == 2:
         return f"a list of {shape[0]} lists of {shape[1]} numbers"
     return "a nested list of shape " + "×".join(map(str, shape))
 
 
-def _flatten(value: object, shape: tuple[int, ...], field: str, prefix: tuple[int, ...] = ()):
+def _flatten(value: object, shape: tuple[int, ...], field: str, note: str = "", prefix: tuple[int, ...] = ()):
     """Yield ``(index, item)`` over a nested list of ``shape`` (1-based indices)."""
     if not shape:
         yield prefix, value
         return
     if not isinstance(value, (list, tuple)) or len(value) != shape[0]:
-        expected = _describe_shape(shape) + (", one per step" if not prefix and field.endswith(("x", "y")) else "")
-        raise InputError(field, value, expected)
+        where = field + "".join(f"[{i}]" for i in prefix)
+        raise InputError(where, value, _describe_shape(shape) + (note if not prefix else ""))
     for i, item in enumerate(value, start=1):
-        yield from _flatten(item, shape[1:], field, (*prefix, i))
+        yield from _flatten(item, shape[1:], field, note, (*prefix, i))
 
 
 class Missing:
