@@ -65,6 +65,7 @@ class Evaluator:
         self.graph = graph
         self.env = env
         self._tangents: dict[Symbol, dict[Symbol, Expr]] = {}
+        self._adjoints: dict[Symbol, dict[Symbol, Expr]] = {}
 
     def tangents(self, source: Symbol) -> dict[Symbol, Expr]:
         """d q / d source for every quantity q, with ``source`` free."""
@@ -80,14 +81,31 @@ class Evaluator:
             self._tangents[source] = tan
         return self._tangents[source]
 
+    def adjoints(self, target: Symbol) -> dict[Symbol, Expr]:
+        """d target / d v for every leaf and quantity v (v free), by one reverse pass."""
+        if target not in self._adjoints:
+            adj: dict[Symbol, Expr] = {target: S.One}
+            for a in reversed(self.graph.assignments[: self.graph.position(target) + 1]):
+                if a.target not in adj:
+                    continue
+                for dep in a.dependencies:
+                    adj[dep] = adj.get(dep, S.Zero) + adj[a.target] * a.partial_exprs[dep].xreplace(self.env)
+            self._adjoints[target] = adj
+        return self._adjoints[target]
+
     def partial(self, p: Partial) -> Expr:
         if p.local:
             return self.graph.assignment(p.of).partial_exprs.get(p.wrt, S.Zero).xreplace(self.env)
         return self.tangents(p.wrt).get(p.of, S.Zero)
 
     def __call__(self, form: Expr) -> Expr:
-        partials = {p: self.partial(p) for p in form.atoms(Partial)}
-        return plain(form.xreplace(partials)).xreplace(self.env)
+        """The value of ``form``: named partials by the forward pass, nodes with a
+        ``_rnnsym_value(evaluator)`` method by that method, symbols from the values."""
+        nodes = {p: self.partial(p) for p in form.atoms(Partial)}
+        for node in sympy.preorder_traversal(form):
+            if hasattr(node, "_rnnsym_value"):
+                nodes[node] = node._rnnsym_value(self)
+        return plain(form.xreplace(nodes)).xreplace(self.env)
 
 
 class Derivation:
@@ -148,6 +166,12 @@ class Derivation:
         from .render import render
 
         return render(self, values, options)
+
+    def lines(self, values: Mapping | None = None, options=None) -> list:
+        """The derivation as :class:`~rnnsym.render.Line` objects (parts kept apart for layout)."""
+        from .render import render_lines
+
+        return render_lines(self, values, options)
 
 
 def _check_split(split: object) -> str:
@@ -259,6 +283,12 @@ def derive(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "loss") -
     Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     """
     split = _check_split(split)
+    if isinstance(of, str) and isinstance(wrt, str):
+        tensors = [n for n in (of, wrt) if n.replace(" ", "") not in graph.names and n.replace(" ", "") in graph.tensors]
+        if tensors:
+            from .matrix import TensorDerivation
+
+            return TensorDerivation(graph, of, wrt, split)
     A = graph.symbol(of, "of")
     B = graph.symbol(wrt, "wrt")
     if graph.is_leaf(A):
@@ -332,6 +362,12 @@ def compute(graph: Graph, of: str) -> Derivation:
     >>> [str(s.lhs) for s in compute(elman(2), "yhat_2").steps]
     ['h_1', 'h_2', 'yhat_2']
     """
+    if isinstance(of, str) and of.replace(" ", "") not in graph.names and of.replace(" ", "") in graph.tensors:
+        components = list(graph.tensor(of, "find"))
+        needed = {q for c in components if not graph.is_leaf(c) for q in graph.upstream(c)}
+        steps = tuple(Step(q, (graph.assignment(q).form,), "definition") for q in graph.quantities if q in needed)
+        steps += tuple(Step(c, (), "definition") for c in components if graph.is_leaf(c))
+        return Derivation(graph, components[0], None, steps, sympy.Matrix(components))
     A = graph.symbol(of, "find")
     if graph.is_leaf(A):
         return Derivation(graph, A, None, (Step(A, (), "definition"),), A)

@@ -39,7 +39,8 @@ _MODEL_KEYS = {
     "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output"),
 }
 _QUESTION_KEYS = ("label", "text", "find", "split")
-_DERIVATIVE = re.compile(r"d\s*([^/\s]+)\s*/\s*d\s*([^/\s]+)")
+_NAME = r"([^/\s\[]+(?:\[[\d,\s]*\])?)"
+_DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 
 
 @dataclass(frozen=True)
@@ -148,15 +149,15 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None) -
     if split not in SPLITS:
         raise InputError(at("split"), split, "one of " + ", ".join(repr(s) for s in SPLITS))
     field_ = at("find")
-    if find in graph.names:
-        graph.symbol(find, field_)
+    if find.replace(" ", "") in graph.names or find.replace(" ", "") in graph.tensors:
         return Question(label, text, find, find, None, split)
     match = _DERIVATIVE.fullmatch(find)
     if not match:
         raise InputError(field_, find, 'a quantity such as "yhat_2" or a derivative such as "dL/dW_h"')
     of, wrt = match.groups()
-    graph.symbol(of, field_)
-    graph.symbol(wrt, field_)
+    for name in (of, wrt):
+        if name.replace(" ", "") not in graph.tensors:
+            graph.symbol(name, field_)
     question = Question(label, text, find, of, wrt, split)
     try:
         question.answer(graph)

@@ -92,6 +92,8 @@ class Graph:
         self._order = {a.target: i for i, a in enumerate(self.assignments)}
         self._names = {str(s): s for s in (*self.leaves, *self._by_target)}
         self.sequences = tuple(sequences)
+        self._downstream: dict[Symbol, frozenset[Symbol]] = {}
+        self._upstream: dict[Symbol, tuple[Symbol, ...]] = {}
         self.tensors = _tensors(self.leaves, self.quantities, self.sequences)
 
     def __repr__(self) -> str:
@@ -141,22 +143,32 @@ class Graph:
         """Index of quantity ``s`` in computation order; −1 for a leaf."""
         return self._order.get(s, -1)
 
-    def downstream(self, source: Symbol) -> set[Symbol]:
+    def downstream(self, source: Symbol) -> frozenset[Symbol]:
         """The quantities that depend on ``source`` (treated as free), ``source`` excluded."""
+        if source not in self._downstream:
+            self._downstream[source] = self._reach(source)
+        return self._downstream[source]
+
+    def _reach(self, source: Symbol) -> frozenset[Symbol]:
         reached = {source}
         for a in self.assignments[self.position(source) + 1 :]:
             if any(d in reached for d in a.dependencies):
                 reached.add(a.target)
         reached.discard(source)
-        return reached
+        return frozenset(reached)
 
     def upstream(self, target: Symbol) -> list[Symbol]:
         """The quantities ``target`` depends on, itself included, in computation order."""
+        if target not in self._upstream:
+            self._upstream[target] = self._needs(target)
+        return list(self._upstream[target])
+
+    def _needs(self, target: Symbol) -> tuple[Symbol, ...]:
         needed = {target}
         for a in reversed(self.assignments[: self.position(target) + 1]):
             if a.target in needed:
                 needed.update(d for d in a.dependencies if not self.is_leaf(d))
-        return [q for q in self.quantities if q in needed]
+        return tuple(q for q in self.quantities if q in needed)
 
     def expand(self, expr: Expr, free: Symbol | None = None) -> Expr:
         """``expr`` with every quantity replaced by its definition, down to leaves.
@@ -243,7 +255,8 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
     if terms:
         form = total(terms)
         assignments.append(Assignment(symbol("L"), form, {s: sympy.S.One for s in terms}, None, "total"))
-    return Graph(cell, steps, assignments, leaves, loss_steps, tuple(inputs) + tuple(targets))
+    sequences = tuple(dict.fromkeys(b.partition("[")[0] for b in (*inputs, *targets)))
+    return Graph(cell, steps, assignments, leaves, loss_steps, sequences)
 
 
 _STEP_NAME = re.compile(r"(?P<base>[A-Za-z]+)_(?P<t>\d+)(?:\[(?P<index>[\d,]+)\])?")

@@ -178,7 +178,7 @@ def format_value(value: Expr, options: RenderOptions, approx: Expr | None = None
 
 
 def _decimal(value: Expr, digits: int) -> str:
-    return sympy.latex(sympy.Float(sympy.N(value, digits + 5), digits))
+    return sympy.latex(sympy.N(value, digits))
 
 
 class _Context:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from .errors import InputError, TeXError
 from .exercise import Exercise
-from .render import Line, RenderOptions, join_parts, render_lines
+from .render import Line, RenderOptions, join_parts
 
 __all__ = ["Sheet", "write_atomic", "check_writable", "compile_pdf", "build_pdf", "ROW_WIDTH"]
 
@@ -32,6 +32,7 @@ ROW_WIDTH = 75
 _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
+\usepackage{breqn}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5\baselineskip}
 \allowdisplaybreaks
@@ -75,9 +76,26 @@ def rows(line: Line, width: float = ROW_WIDTH) -> list[str]:
 
 
 def display(lines: Sequence[Line], width: float = ROW_WIDTH) -> str:
-    """One ``align`` block holding ``lines``, each a numbered relation chain."""
-    body = " \\\\\n  ".join(row for line in lines for row in rows(line, width))
-    return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
+    """``lines`` as numbered relation chains: runs of ordinary lines in one
+    ``align`` block (long chains continued on further rows), a line with a part
+    too wide for a row in a ``dmath`` block of its own (breqn breaks it)."""
+    blocks: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            body = " \\\\\n  ".join(run)
+            blocks.append(f"\\begin{{align}}\n  {body}\n\\end{{align}}")
+            run.clear()
+
+    for line in lines:
+        if any(_width(part) > width for part in line.parts):
+            flush()
+            blocks.append(f"\\begin{{dmath}}\n  {line}\n\\end{{dmath}}")
+        else:
+            run.extend(rows(line, width))
+    flush()
+    return "\n".join(blocks)
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,7 @@ class Sheet:
                 if question.text:
                     out.append(question.text)
                 out.append(r"\paragraph{Answer}")
-                out.append(display(render_lines(derivation, exercise.values, self.options)))
+                out.append(display(derivation.lines(exercise.values, self.options)))
         out.append(r"\end{document}")
         return "\n\n".join(out) + "\n"
 
