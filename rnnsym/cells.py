@@ -27,7 +27,7 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from .errors import InputError, InputTypeError
-from .notation import symbol, split_name
+from .notation import CURRENT, PREVIOUS, split_name, symbol
 from .ops import ACTIVATIONS, LOSSES, Juxt, Times, partial_form, sigmoid, symbols_in_order, total
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 ROLES = ("intermediate", "state", "output", "loss")
-_PREV, _NOW = "__prev", "__now"
+_PREV, _NOW = PREVIOUS, CURRENT
 
 
 def prev(base: str) -> Symbol:
@@ -129,6 +129,11 @@ class Cell:
                 bases.append(head)
         loss = self.options.get("loss")
         return f"Cell({self.name}: {', '.join(bases)}" + (f"; loss={loss})" if loss else ")")
+
+    def _repr_latex_(self) -> str:
+        from .render import render_cell
+
+        return "$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in render_cell(self)) + r"\end{aligned}$"
 
     def size(self, base: str) -> int:
         return int(self.sizes.get(base, 1))

@@ -29,6 +29,9 @@ __all__ = ["Notation", "DEFAULT", "spell", "symbol", "name_at", "split_name", "N
 #: optionally with 1-based component indices ``h_2[1]``, ``W_h[1,2]``.
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)?(?:\[\d+(?:,\s*\d+)?\])?")
 
+#: Name suffixes of a cell's placeholders for the previous and the current step.
+PREVIOUS, CURRENT = "__prev", "__now"
+
 _BASES = {
     "yhat": r"\hat{y}",
     "htilde": r"\tilde{h}",
@@ -49,7 +52,12 @@ class Notation:
     bases: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(_BASES)))
 
     def spell(self, name: str) -> str:
-        """LaTeX for one name (see the module docstring)."""
+        """LaTeX for one name (see the module docstring); a cell's placeholders
+        ``h__prev`` and ``x__now`` are spelled h_{t-1} and x_{t}."""
+        for suffix, step in ((PREVIOUS, "t-1"), (CURRENT, "t")):
+            if name.endswith(suffix):
+                head, bracket, index = name[: -len(suffix)].partition("[")
+                return self.spell(f"{head}_{step}{bracket}{index}")
         base, sub, index = split_name(name)
         head = self.bases.get(base, base if len(base) == 1 else rf"\mathrm{{{base}}}")
         parts = [p for p in (sub, index.replace(",", "")) if p]

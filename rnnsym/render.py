@@ -284,3 +284,16 @@ def render_assignments(graph: "Graph", options: RenderOptions | None = None) -> 
     """``quantity = definition`` for every assignment of ``graph``."""
     printer = Printer(options or RenderOptions())
     return [f"{printer.doprint(a.target)} = {printer.doprint(a.form)}" for a in graph.assignments]
+
+
+def render_cell(cell, options: RenderOptions | None = None) -> list[str]:
+    """The template equations of a cell, written at a generic step t.
+
+    >>> from rnnsym.cells import elman_cell
+    >>> render_cell(elman_cell("tanh"))[:2]
+    ['z_{t} = h_{t-1} \\\\times W_{h} + x_{t} \\\\times W_{x}', 'h_{t} = \\\\tanh{\\\\left(z_{t} \\\\right)}']
+    """
+    from .cells import now
+
+    printer = Printer(options or RenderOptions())
+    return [f"{printer.doprint(now(e.base))} = {printer.doprint(e.form)}" for e in cell.equations]
