@@ -31,6 +31,7 @@ from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_ce
 from .errors import InputError, InputTypeError
 from .notation import split_name, symbol
 from .ops import plain, substitute, total
+from .values import Exact
 
 __all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
 
@@ -195,7 +196,10 @@ class Graph:
         if missing:
             raise InputError(f"values.{missing[0]}", None, "a number for every leaf")
         for a in self.assignments:
-            env[a.target] = a.expr.xreplace(env)
+            value = a.expr.xreplace(env)
+            if value.is_number and not value.is_Number and not isinstance(value, Exact):
+                value = Exact(str(a.target), value)
+            env[a.target] = value
         return env
 
     def local_partial(self, target: Symbol, dependency: Symbol) -> Expr:

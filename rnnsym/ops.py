@@ -131,6 +131,9 @@ class sigmoid(Function):
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sympy.exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_rewrite_as_exp(self, arg, **kwargs):
         return 1 / (1 + sympy.exp(-arg))
 
@@ -147,12 +150,19 @@ class relu(Function):
 
     @classmethod
     def eval(cls, arg):
-        if arg.is_Number:
-            return arg if arg > 0 else S.Zero
+        if arg.is_number:
+            if arg.is_extended_positive:
+                return arg
+            if arg.is_extended_nonpositive:
+                return S.Zero
         return None
 
     def fdiff(self, argindex=1):
         return Heaviside(self.args[0], 0)
+
+    def _eval_evalf(self, prec):
+        value = self.args[0]._eval_evalf(prec)
+        return None if value is None else (value if value > 0 else sympy.Float(0, precision=prec))
 
     def _eval_is_real(self):
         return self.args[0].is_real

@@ -27,7 +27,7 @@ import sympy
 
 from .errors import InputError, InputTypeError
 
-__all__ = ["Number", "parse_number", "format_exact", "bind", "Missing"]
+__all__ = ["Number", "Exact", "parse_number", "format_exact", "bind", "Missing", "exact_form"]
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)", re.ASCII)
@@ -231,3 +231,87 @@ class Missing:
 
     def __repr__(self) -> str:
         return "nothing"
+
+
+class Exact(sympy.AtomicExpr):
+    """An exact irrational value, named after the quantity it is the value of.
+
+    Computing a tanh network exactly nests each step's value inside the next
+    (h_2 = tanh(tanh(…)·W_h + …)); sympy's evaluation of such towers costs
+    exponential time in their depth.  :meth:`rnnsym.graph.Graph.evaluate`
+    therefore stands each irrational value in for by one ``Exact`` atom: it
+    keeps the exact expression (``.expr``, in terms of earlier atoms) and
+    evaluates numerically from its parts, caching each precision, so a value
+    is still exact and its decimals cost linear time in the number of steps.
+    :func:`exact_form` substitutes the atoms back.
+
+    >>> h = Exact("h_1", sympy.tanh(sympy.Rational(1, 2)))
+    >>> h
+    h_1*
+    >>> sympy.N(2 * h, 12)
+    0.924234314520
+    >>> exact_form(2 * h)
+    2*tanh(1/2)
+    """
+
+    is_number = True
+    is_extended_real = True
+    is_commutative = True
+    _serial = 0
+
+    #: Bits of precision computed when an atom is made.
+    PRECISION = 256
+
+    def __new__(cls, name: str, expr: sympy.Expr) -> "Exact":
+        obj = sympy.AtomicExpr.__new__(cls)
+        Exact._serial += 1
+        obj.name = name
+        obj.expr = expr
+        obj._key = (name, Exact._serial)
+        # Evaluate from the parts' cached values, never by unfolding them.
+        parts = {a: a._eval_evalf(cls.PRECISION) for a in expr.atoms(Exact)}
+        obj._cache = {cls.PRECISION: expr.xreplace(parts).evalf(prec_to_dps(cls.PRECISION))}
+        return obj
+
+    def _hashable_content(self):
+        return self._key
+
+    def __getnewargs__(self):
+        return (self.name, self.expr)
+
+    def _eval_evalf(self, prec):
+        best = max(self._cache)
+        if best < prec:
+            best = prec + 64
+            self._cache[best] = exact_form(self.expr).evalf(prec_to_dps(best))
+        return sympy.Float(self._cache[best], precision=prec)
+
+    def _sympystr(self, printer) -> str:
+        return f"{self.name}*"
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.expr)
+
+
+def prec_to_dps(prec: int) -> int:
+    return max(1, int(round(int(prec) / 3.3219280948873626) - 1))
+
+
+def exact_form(value: sympy.Expr) -> sympy.Expr:
+    """``value`` with every :class:`Exact` atom replaced by its full expression.
+
+    The result can be exponentially large in the number of steps; use it to
+    compare with independent computations on small examples.
+    """
+    seen: dict[Exact, sympy.Expr] = {}
+
+    def unfold(expr):
+        atoms = expr.atoms(Exact)
+        if not atoms:
+            return expr
+        for atom in atoms:
+            if atom not in seen:
+                seen[atom] = unfold(atom.expr)
+        return expr.xreplace({a: seen[a] for a in atoms})
+
+    return unfold(value)
