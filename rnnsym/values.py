@@ -286,6 +286,9 @@ class Exact(sympy.AtomicExpr):
             self._cache[best] = exact_form(self.expr).evalf(prec_to_dps(best))
         return sympy.Float(self._cache[best], precision=prec)
 
+    def _mpmath_(self, prec, rounding):
+        return self._eval_evalf(prec)._to_mpmath(prec)
+
     def _sympystr(self, printer) -> str:
         return f"{self.name}*"
 

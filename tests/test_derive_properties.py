@@ -34,6 +34,8 @@ from fractions import Fraction
 from typing import NamedTuple
 
 import mpmath
+
+from rnnsym.values import Exact
 import pytest
 import sympy
 from hypothesis import assume, given, note, settings
@@ -206,6 +208,8 @@ def numeric(expr, point: dict | None = None, memo: dict | None = None):
         elif isinstance(e, sympy.Heaviside):
             x = ev(e.args[0])
             v = mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else ev(e.args[1])
+        elif isinstance(e, Exact):
+            v = ev(e.expr)  # an exact irrational value: its own expression, in earlier values
         else:
             raise TypeError(f"numeric(): no rule for {type(e).__name__}: {e}")
         memo[e] = v
