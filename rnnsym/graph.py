@@ -20,16 +20,16 @@ h_2 := W_h*h_1 + W_x*x_2
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 import sympy
-from sympy import Add, Expr, Symbol
+from sympy import Expr, Symbol
 
 from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_cell, now, placeholder, prev
 from .errors import InputError, InputTypeError
-from .notation import split_name, symbol
+from .notation import symbol
 from .ops import plain, substitute, total
 from .values import Exact
 

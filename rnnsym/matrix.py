@@ -35,7 +35,7 @@ import sympy
 from sympy import Expr, Matrix, Symbol
 
 from .errors import InputError
-from .render import Line, Printer, RenderOptions, format_exact, format_value, _decimal
+from .render import Line, Printer, RenderOptions, _decimal, format_exact
 from .values import bind
 
 __all__ = ["TensorDerivation", "MatrixStep"]

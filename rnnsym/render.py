@@ -24,7 +24,7 @@ from sympy.printing.latex import LatexPrinter
 
 from .errors import InputError, InputTypeError
 from .notation import DEFAULT, Notation
-from .ops import Juxt, Partial, Times, plain
+from .ops import Juxt, Partial, Times
 from .values import bind, format_exact
 
 if TYPE_CHECKING:
