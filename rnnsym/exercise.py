@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .derive import SPLITS, Derivation, compute, derive
+from .render import RenderOptions
+from .topics import TOPICS
 from .errors import InputError, InputTypeError
 from .graph import Graph, build
 from .values import bind
@@ -34,18 +36,21 @@ REFERENCE = "in5400_rnn.toml"
 
 _TOP_KEYS = ("title", "intro", "model", "values", "questions")
 _MODEL_KEYS = {
-    "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output"),
-    "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output"),
-    "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output"),
+    "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
+    "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
+    "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output", "truncate", "truncation"),
 }
-_QUESTION_KEYS = ("label", "text", "find", "split")
+_QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation")
 _NAME = r"([^/\s\[]+(?:\[[\d,\s]*\])?)"
 _DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 
 
 @dataclass(frozen=True)
 class Question:
-    """One question: ``find`` is a quantity (``"yhat_2"``) or a derivative (``"dL/dW_h"``)."""
+    """One question: ``find`` is a quantity (``"yhat_2"``) or a derivative
+    (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.topics`).
+    ``answer`` is the author's own text, printed with the answer; ``truncate``
+    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.truncate`)."""
 
     label: str
     text: str
@@ -53,11 +58,19 @@ class Question:
     of: str
     wrt: str | None = None
     split: str = "loss"
+    show: str | None = None
+    answer_text: str = ""
+    truncate: object = None
+    truncation: str = "per-loss"
 
-    def answer(self, graph: Graph) -> Derivation:
-        """The derivation that answers this question on ``graph``."""
+    def answer(self, graph: Graph, options: RenderOptions | None = None):
+        """The derivation that answers this question on ``graph`` (for a topic, its items)."""
+        if self.show is not None:
+            return TOPICS[self.show](options or RenderOptions())
         if self.wrt is None:
             return compute(graph, self.of)
+        if self.truncate is not None:
+            return derive(graph, self.of, self.wrt, split=self.split, truncate=self.truncate, truncation=self.truncation)
         return derive(graph, self.of, self.wrt, split=self.split)
 
 
@@ -86,18 +99,21 @@ class Exercise:
         """
         return _question({"label": label, "find": find, "split": split}, 0, self.graph, "")
 
-    def answer(self, question: Question) -> Derivation:
-        """The derivation answering ``question``."""
-        return question.answer(self.graph)
+    def answer(self, question: Question, options: RenderOptions | None = None):
+        """The derivation answering ``question`` (for a topic, its items)."""
+        return question.answer(self.graph, options)
 
-    def answers(self) -> list[tuple[Question, Derivation]]:
-        """Every question with its derivation, in order."""
-        return [(q, self.answer(q)) for q in self.questions]
+    def answers(self, options: RenderOptions | None = None) -> list[tuple[Question, Any]]:
+        """Every question with its answer, in order."""
+        return [(q, self.answer(q, options)) for q in self.questions]
 
     def _repr_markdown_(self) -> str:
         parts = [f"### {self.title}"]
         for q, d in self.answers():
             parts.append(f"**{q.label}** {q.text}")
+            if q.show is not None:
+                parts.append(f"(topic `{q.show}`: see the solution sheet)")
+                continue
             parts.append("$$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in d.latex(self.values)) + "\\end{aligned}$$")
         return "\n\n".join(parts)
 
@@ -130,11 +146,11 @@ def _model(data: dict) -> Graph:
     _check_keys(data, "model", _MODEL_KEYS[cell])
     if "steps" not in data:
         raise InputError("model.steps", None, "an integer >= 1 (this key is required)")
-    options = {k: v for k, v in data.items() if k not in ("cell", "steps", "loss_at")}
+    options = {k: v for k, v in data.items() if k not in ("cell", "steps", "loss_at", "truncate", "truncation")}
     return build(cell, data["steps"], data.get("loss_at", "all"), **options)
 
 
-def _question(data: object, index: int, graph: Graph, name: str | None = None) -> Question:
+def _question(data: object, index: int, graph: Graph, name: str | None = None, defaults: Mapping = {}) -> Question:
     name = f"questions[{index}]" if name is None else name
 
     def at(key: str) -> str:
@@ -144,25 +160,40 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None) -
     _check_keys(data, name, _QUESTION_KEYS)
     label = _string(data, "label", name, str(index + 1))
     text = _string(data, "text", name, "")
+    answer = _string(data, "answer", name, "").strip()
+    show = data.get("show")
+    if show is not None:
+        if show not in TOPICS:
+            raise InputError(at("show"), show, "one of " + ", ".join(repr(t) for t in TOPICS))
+        if "find" in data:
+            raise InputError(at("find"), data["find"], "no find together with show")
+        return Question(label, text, "", "", None, show=show, answer_text=answer)
     find = _string(data, "find", name).strip()
     split = data.get("split", "loss")
     if split not in SPLITS:
         raise InputError(at("split"), split, "one of " + ", ".join(repr(s) for s in SPLITS))
     field_ = at("find")
     if find.replace(" ", "") in graph.names or find.replace(" ", "") in graph.tensors:
-        return Question(label, text, find, find, None, split)
+        if "truncate" in data:
+            raise InputError(at("truncate"), data["truncate"], "no truncation for a quantity (only for a derivative)")
+        return Question(label, text, find, find, None, split, answer_text=answer)
     match = _DERIVATIVE.fullmatch(find)
     if not match:
         raise InputError(field_, find, 'a quantity such as "yhat_2" or a derivative such as "dL/dW_h"')
     of, wrt = match.groups()
-    for name in (of, wrt):
-        if name.replace(" ", "") not in graph.tensors:
-            graph.symbol(name, field_)
-    question = Question(label, text, find, of, wrt, split)
+    for part in (of, wrt):
+        if part.replace(" ", "") not in graph.tensors and part.replace(" ", "") not in graph.names:
+            names = [n for n in (*graph.names, *graph.tensors) if n not in graph.sequences]
+            shown = ", ".join(dict.fromkeys(names[:40])) + (", ..." if len(names) > 40 else "")
+            raise InputError(field_, find, f"a derivative dA/dB of the model's names ({part!r} is not one of {shown})")
+    truncate = data.get("truncate", defaults.get("truncate"))
+    truncation = data.get("truncation", defaults.get("truncation", "per-loss"))
+    question = Question(label, text, find, of, wrt, split, None, answer, truncate, truncation)
     try:
         question.answer(graph)
     except InputError as error:
-        raise InputError(field_, find, error.expected) from None
+        field = error.field if error.field.startswith("trunc") else "find"
+        raise InputError(at(field), data.get(field, find), error.expected) from None
     return question
 
 
@@ -178,7 +209,9 @@ def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
     questions = data.get("questions", [])
     if not isinstance(questions, list):
         raise InputTypeError("questions", questions, "an array of tables ([[questions]])")
-    parsed = tuple(_question(q, i, graph) for i, q in enumerate(questions))
+    model = data.get("model", {})
+    defaults = {k: model[k] for k in ("truncate", "truncation") if k in model}
+    parsed = tuple(_question(q, i, graph, defaults=defaults) for i, q in enumerate(questions))
     return Exercise(title, graph, values, parsed, intro.strip(), source)
 
 

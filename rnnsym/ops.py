@@ -360,7 +360,9 @@ def substitute(form: Expr, mapping: dict) -> Expr:
     """
     if form in mapping:
         return mapping[form]
-    if not isinstance(form, sympy.Basic) or not form.args or isinstance(form, Partial):
+    if isinstance(form, Partial):
+        return Partial(mapping.get(form.of, form.of), mapping.get(form.wrt, form.wrt), form.local)
+    if not isinstance(form, sympy.Basic) or not form.args:
         return form
     args = [substitute(a, mapping) for a in form.args]
     if isinstance(form, (Add, sympy.Mul, Pow)):

@@ -119,12 +119,17 @@ class Sheet:
                 out.append(f"\\section*{{{exercise.title}}}")
             if exercise.intro:
                 out.append(exercise.intro)
-            for question, derivation in exercise.answers():
+            for question, answer in exercise.answers(self.options):
                 out.append(f"\\subsection*{{{question.label}}}")
                 if question.text:
                     out.append(question.text)
                 out.append(r"\paragraph{Answer}")
-                out.append(display(derivation.lines(exercise.values, self.options)))
+                if question.show is not None:
+                    out.extend(item if isinstance(item, str) else display(item) for item in answer)
+                else:
+                    out.append(display(answer.lines(exercise.values, self.options)))
+                if question.answer_text:
+                    out.append(question.answer_text)
         out.append(r"\end{document}")
         return "\n\n".join(out) + "\n"
 

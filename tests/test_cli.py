@@ -389,4 +389,4 @@ def test_console_script(tmp_path):
         [script, "derive", str(path), "dL/dW_q"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 2
-    one_error_line(result.stderr, "find: got 'W_q'")
+    one_error_line(result.stderr, "find: got 'dL/dW_q'")

@@ -218,7 +218,7 @@ def test_ask_validates_find():
     ex = rnnsym.reference()
     with pytest.raises(InputError) as caught:
         ex.ask("dL/dW_q")
-    assert str(caught.value).startswith("find: got 'W_q'")
+    assert str(caught.value).startswith("find: got 'dL/dW_q'")
     with pytest.raises(InputError) as caught:
         ex.ask("dL/dW_h", split="time")
     assert str(caught.value).startswith("split: got 'time'")
