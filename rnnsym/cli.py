@@ -2,8 +2,10 @@
 
 ``rnnsym sheet [EXERCISE.toml] [-o OUT.tex] [--pdf]`` writes a solution sheet
 (the reference exercise when no file is given); ``rnnsym derive EXERCISE.toml
-"dL/dW_h"`` prints the lines of one derivation.  Errors in the input print one
-line on stderr and exit with status 2.
+"dL/dW_h"`` prints the lines of one derivation; ``rnnsym check
+[EXERCISE.toml] [--expect KEY.toml]`` checks every answer, and an answer key
+(exit status 1 on a disagreement).  Errors in the input print one line on
+stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def _sheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .answers import check_exercise, load_key
+
+    exercise = _exercise(args.exercise)
+    key = load_key(args.expect, exercise) if args.expect else None
+    result = check_exercise(exercise, key)
+    print(f"{exercise.title} ({exercise.source})")
+    print(result)
+    return 0 if result.ok else 1
+
+
 def _derive(args: argparse.Namespace) -> int:
     exercise = _exercise(args.exercise)
     question = exercise.ask(args.find, split=args.split)
@@ -98,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("--split", choices=["loss", "step"], default="loss", help="split per loss term or per time step")
     render_flags(derive)
     derive.set_defaults(run=_derive)
+
+    check = commands.add_parser("check", help="check every answer of an exercise, and an answer key")
+    check.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
+    check.add_argument("--expect", metavar="KEY.toml", help="answer key: an [answers] table of labels and numbers or formulas")
+    check.set_defaults(run=_check)
     return parser
 
 

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .derive import SPLITS, Derivation, compute, derive
+from .derive import SPLITS, compute, derive
 from .render import RenderOptions
 from .topics import TOPICS
 from .errors import InputError, InputTypeError

@@ -326,7 +326,8 @@ def values(
     if not isinstance(avoid_kinks, bool):
         raise InvalidArgument(f"{_describe('avoid_kinks', avoid_kinks)} must be True or False")
     number = _rationals(low, high, max_denominator)
-    drawn = st.fixed_dictionaries({str(s): number for s in graph.leaves})
+    names = [str(s) for s in graph.leaves]
+    drawn = st.fixed_dictionaries({name: number for name in names}).map(lambda point: {n: point[n] for n in names})
     if avoid_kinks and any(a.expr.has(relu) for a in graph.assignments):
         return drawn.filter(lambda point: not _kinked(graph, point))
     return drawn

@@ -26,8 +26,6 @@ at h_0 = 1, W_h = 1, W_x = 1/10, W_y = 2, x_1 = 10, x_2 = 10, y_1 = 5, y_2 = 5
 
 from __future__ import annotations
 
-import functools
-import random
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -40,7 +38,8 @@ from .derive import SPLITS, Derivation, Evaluator, derive
 from .errors import InputError, InputTypeError
 from .graph import Graph
 from .notation import split_name
-from .ops import Juxt, Times, relu, sigmoid
+from .numeric import DIGITS, at_kink, close, forward, numeric, random_point
+from .ops import relu
 from .values import bind
 
 __all__ = [
@@ -57,8 +56,6 @@ __all__ = [
     "STEP",
 ]
 
-#: Working precision of numeric checks, in decimal digits.
-DIGITS = 50
 #: Step of the central finite differences.
 STEP = mpmath.mpf(10) ** -20
 #: Non-linear cells with more steps than this skip the expanded-loss check
@@ -66,150 +63,6 @@ STEP = mpmath.mpf(10) ** -20
 MAX_EXPAND_STEPS = 6
 #: Expanded losses with more operations than this skip the expanded-loss check.
 MAX_EXPAND_OPS = 20_000
-
-
-# -- numbers ------------------------------------------------------------------
-
-
-def _heaviside(x: mpmath.mpf, at_zero: mpmath.mpf = mpmath.mpf(1) / 2) -> mpmath.mpf:
-    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else at_zero
-
-
-_FUNCTIONS: dict[type, Callable[..., Any]] = {
-    sympy.tanh: mpmath.tanh,
-    sympy.exp: mpmath.exp,
-    sympy.log: mpmath.log,
-    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
-    relu: lambda x: x if x > 0 else mpmath.mpf(0),
-    sympy.Heaviside: _heaviside,
-}
-
-
-def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DIGITS) -> mpmath.mpf:
-    """``expr`` as an mpmath number at ``digits`` digits, symbols taken from ``env``.
-
-    Shared subexpressions are computed once, so this stays fast on expanded
-    derivatives whose exact substitution would not finish.
-
-    >>> from rnnsym.notation import symbol
-    >>> h = symbol("h_1")
-    >>> print(mpmath.nstr(numeric(sympy.tanh(h) + sigmoid(0), {h: sympy.Rational(1, 2)}), 10))
-    0.9621171573
-    """
-    env = env or {}
-    memo: dict[Any, Any] = {}
-
-    def walk(e: Any) -> Any:
-        if isinstance(e, (int, mpmath.mpf)):
-            return mpmath.mpf(e)
-        if e in memo:
-            return memo[e]
-        if isinstance(e, Symbol):
-            if e not in env:
-                raise InputError("values", str(e), "a value for every symbol the expression uses")
-            value = walk(env[e])
-        elif isinstance(e, sympy.Rational):
-            value = mpmath.mpf(e.p) / e.q
-        elif isinstance(e, sympy.Float):
-            value = mpmath.mpf(str(e))
-        elif isinstance(e, sympy.Add):
-            value = mpmath.fsum(walk(a) for a in e.args)
-        elif isinstance(e, (sympy.Mul, Times, Juxt)):
-            value = mpmath.fprod(walk(a) for a in e.args)
-        elif isinstance(e, sympy.Pow):
-            base, exponent = walk(e.base), e.exp
-            value = base ** int(exponent) if exponent.is_Integer else mpmath.power(base, walk(exponent))
-        elif type(e) in _FUNCTIONS:
-            value = _FUNCTIONS[type(e)](*[walk(a) for a in e.args])
-        elif isinstance(e, sympy.Expr) and e.is_number:
-            value = mpmath.mpmathify(sympy.N(e, digits + 5))
-        else:
-            raise InputTypeError("expression", e, "an expression of numbers, symbols, + - * / ^, tanh, sigmoid, relu, exp, log")
-        if isinstance(value, mpmath.mpc):
-            if abs(value.imag) > abs(value) * mpmath.mpf(10) ** (5 - digits):
-                raise InputError("expression", e, "an expression with a real value")
-            value = value.real
-        memo[e] = value
-        return value
-
-    with mpmath.workdps(digits):
-        return +walk(sympy.sympify(expr) if not isinstance(expr, (int, mpmath.mpf, sympy.Basic)) else expr)
-
-
-def forward(
-    graph: Graph,
-    point: Mapping[Symbol, Any],
-    shift: tuple[Symbol, Any] | None = None,
-    digits: int = DIGITS,
-) -> dict[Symbol, mpmath.mpf]:
-    """Every leaf and quantity of ``graph`` as an mpmath number, computed in
-    graph order one assignment at a time; ``shift=(s, δ)`` adds δ to leaf or
-    quantity ``s`` as soon as it is known (``s`` treated as free)."""
-    with mpmath.workdps(digits):
-        env = {s: numeric(point[s], digits=digits) for s in graph.leaves}
-        if shift is not None and shift[0] in env:
-            env[shift[0]] += shift[1]
-        for a in graph.assignments:
-            env[a.target] = numeric(a.expr, env, digits)
-            if shift is not None and shift[0] == a.target:
-                env[a.target] += shift[1]
-    return env
-
-
-def _close(a: Any, b: Any, rtol: mpmath.mpf, scale: Any = 1) -> tuple[bool, mpmath.mpf]:
-    """Whether ``a`` and ``b`` agree: exactly when both are rational, else within
-    ``rtol`` times the largest of 1, |a|, |b| and ``scale``."""
-    if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
-        return a == b, mpmath.mpf(abs(a - b).p) / abs(a - b).q
-    with mpmath.workdps(DIGITS):
-        x, y = _constant(a), _constant(b)
-        difference = abs(x - y)
-        bound = rtol * max(mpmath.mpf(1), abs(x), abs(y), abs(numeric(scale)))
-        return bool(difference <= bound), difference
-
-
-def _constant(value: Any) -> mpmath.mpf:
-    """``numeric(value)``, remembered for exact sympy constants (a derivative's
-    exact value is compared several times)."""
-    if isinstance(value, sympy.Basic) and not isinstance(value, sympy.Rational):
-        return _constant_cached(value)
-    return numeric(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _constant_cached(value: sympy.Basic) -> mpmath.mpf:
-    return numeric(value)
-
-
-def _relu_arguments(graph: Graph) -> list[tuple[Symbol, Expr]]:
-    return [(a.target, f.args[0]) for a in graph.assignments for f in a.expr.atoms(relu)]
-
-
-def at_kink(graph: Graph, env: Mapping[Symbol, Expr]) -> list[Symbol]:
-    """The quantities whose relu argument is exactly 0 at ``env`` (where
-    relu has no derivative and rnnsym takes relu′(0) = 0)."""
-    return [target for target, arg in _relu_arguments(graph) if arg.xreplace(env) == 0]
-
-
-def random_point(graph: Graph, seed: int = 0, bound: int = 2, max_denominator: int = 8) -> dict[str, sympy.Rational]:
-    """A reproducible random rational value for every leaf, by name, avoiding
-    relu's kink when it can.
-
-    >>> from rnnsym.graph import elman
-    >>> random_point(elman(1), seed=1)
-    {'h_0': 1, 'W_h': 0, 'W_x': 3/2, 'W_y': 7/4, 'x_1': 11/7, 'y_1': -5/4}
-    """
-    rng = random.Random(seed)
-    point: dict[str, sympy.Rational] = {}
-    for _ in range(100):
-        point = {}
-        for s in graph.leaves:
-            q = rng.randint(1, max_denominator)
-            point[str(s)] = sympy.Rational(rng.randint(-bound * q, bound * q), q)
-        env = graph.evaluate({graph.symbol(n): v for n, v in point.items()})
-        if not at_kink(graph, env):
-            break
-    return point
 
 
 def default_wrt(graph: Graph) -> list[str]:
@@ -230,7 +83,8 @@ def show(value: Any, digits: int = 15) -> str:
         return str(value)
     if isinstance(value, sympy.Basic):
         text = sympy.sstr(value)
-        return text if len(text) <= 20 else "≈" + mpmath.nstr(numeric(value), digits)
+        plain = all(isinstance(a, (sympy.Number, sympy.NumberSymbol)) for a in value.atoms())
+        return text if plain and len(text) <= 20 else "≈" + mpmath.nstr(numeric(value), digits)
     if isinstance(value, mpmath.mpf):
         return mpmath.nstr(value, digits)
     return str(value)
@@ -239,7 +93,11 @@ def show(value: Any, digits: int = 15) -> str:
 def _show_difference(difference: Any) -> str:
     if difference is None:
         return "-"
-    return "0" if difference == 0 else mpmath.nstr(difference, 2)
+    if difference == 0:
+        return "0"
+    if isinstance(difference, sympy.Rational):
+        return str(difference) if len(str(difference)) <= 12 else mpmath.nstr(numeric(difference), 2)
+    return mpmath.nstr(difference, 2)
 
 
 @dataclass(frozen=True)
@@ -409,7 +267,7 @@ class _Checker:
         return rows
 
     def compare(self, title: str, check: str, symbolic: Any, other: Any, rtol: Any, note: str = "") -> Comparison:
-        agree, difference = _close(symbolic, other, rtol, self.numbers[self.graph.loss] if self.graph.loss in self.numbers else 1)
+        agree, difference = close(symbolic, other, rtol, self.numbers[self.graph.loss] if self.graph.loss in self.numbers else 1)
         return Comparison(title, check, symbolic, other, difference, "ok" if agree else "MISMATCH", note)
 
     def finite_differences(self, title: str, wrt: Symbol, value: Expr) -> Comparison:
@@ -442,23 +300,24 @@ class _Checker:
 
     def lines(self, title: str, split: str, value: Expr, derivation: Derivation) -> Comparison:
         sides = _sides(derivation)
-        worst, worst_difference, note = None, mpmath.mpf(0), ""
+        worst, worst_difference, note = None, sympy.S.Zero, ""
         failures = []
         for label, lhs, form in sides:
             left, right = self.evaluator(lhs), self.evaluator(form)
-            agree, difference = _close(left, right, self.line_rtol)
+            agree, difference = close(left, right, self.line_rtol)
             if not agree:
                 failures.append(f"{label}: {show(left)} ≠ {show(right)}")
-            if worst is None or difference > worst_difference:
+            if worst is None or numeric(difference) > numeric(worst_difference):
                 worst, worst_difference = right, difference
         last = self.evaluator(derivation.steps[-1].lhs)
-        agree, difference = _close(value, last, self.line_rtol)
+        agree, difference = close(value, last, self.line_rtol)
         if not agree:
             failures.append(f"last line {derivation.steps[-1].lhs}: {show(last)} ≠ {show(value)}")
         if failures:
             note = "; ".join(failures)
         status = "MISMATCH" if failures else "ok"
-        return Comparison(title, f"rendered lines, split={split}", value, last, max(worst_difference, difference), status, note)
+        largest = max(worst_difference, difference, key=numeric)
+        return Comparison(title, f"rendered lines, split={split}", value, last, largest, status, note)
 
 
 def check_gradients(
@@ -470,6 +329,7 @@ def check_gradients(
     seed: int = 0,
     digits: int = DIGITS,
     max_expand_steps: int = MAX_EXPAND_STEPS,
+    raises: bool = True,
 ) -> GradientReport:
     """Check d``of``/d``wrt`` for each requested leaf (or earlier quantity) of ``graph``.
 
@@ -489,7 +349,8 @@ def check_gradients(
       its left-hand side.
 
     Returns a :class:`GradientReport`; raises :class:`AssertionError` whose
-    message is the table when anything disagrees.
+    message is the table when anything disagrees (with ``raises=False``, the
+    report is returned either way: see its ``ok``).
 
     >>> from rnnsym.graph import elman
     >>> report = check_gradients(elman(3, activation="tanh", bias=True), seed=2)
@@ -510,7 +371,7 @@ def check_gradients(
     report = GradientReport(graph, checker.point)
     for s in symbols:
         report.rows += checker.rows(s)
-    return report.raise_for_mismatch()
+    return report.raise_for_mismatch() if raises else report
 
 
 # -- assert_derivative -----------------------------------------------------------
@@ -580,7 +441,7 @@ def _differs(candidate_value: Any, true_value: Any) -> bool:
             return True
         if isinstance(value, mpmath.mpf) and not mpmath.isfinite(value):
             return True
-        agree, _ = _close(value, true_value, rtol)
+        agree, _ = close(value, true_value, rtol)
         return not agree
     except (ArithmeticError, ValueError, TypeError):
         return True
@@ -613,15 +474,19 @@ def assert_derivative(
     ``candidate`` is a sympy expression or a formula string in the model's
     names (leaves and quantities such as ``yhat_2``; a quantity stands for
     its value, see :func:`rnnsym.formula.parse_formula`), or a function that
-    takes a dict from every name to its exact value (leaves as
-    :class:`sympy.Rational`) and returns a number.
+    takes a dict from every name to its value and returns a number.  Leaves
+    are :class:`sympy.Rational`; quantities are exact when the model keeps
+    values rational (identity and relu), else 55-digit :class:`sympy.Float`,
+    and a candidate is then compared to 40 significant digits.
 
     The candidate is first compared at ``values`` when given, then, for
     polynomial models and formula candidates, symbolically; then hypothesis
     (when installed; else seeded random points) searches up to
     ``max_examples`` rational points between ``min_value`` and ``max_value``
     for one where the two differ, and the smallest counterexample found is
-    reported with both values.
+    reported with both values.  Inside a hypothesis test (which cannot nest
+    another search) only ``values`` is checked when given, else 20 seeded
+    random points.
 
     >>> from rnnsym.graph import elman
     >>> graph = elman(2)
@@ -633,7 +498,7 @@ def assert_derivative(
       h_0 = 1, W_h = 1, W_x = 0, W_y = 1, x_1 = 0, x_2 = 0, y_1 = 0, y_2 = 0
     quantity  candidate  derivative  difference
     dL/dW_h   2          6           -4
-    (the smallest counterexample hypothesis found)
+    (the smallest counterexample that hypothesis found)
     """
     if not isinstance(graph, Graph):
         raise InputTypeError("graph", graph, "a rnnsym.Graph (from rnnsym.elman or rnnsym.unroll)")
@@ -643,9 +508,16 @@ def assert_derivative(
     evaluate, expr = _as_candidate(candidate, graph)
     title = derivation.title
 
+    rational = all(f.func in (relu, sympy.Heaviside) for a in graph.assignments for f in a.expr.atoms(sympy.Function))
+
     def values_at(point: Mapping) -> tuple[Any, Any]:
         bound = bind(graph, point)
-        env = graph.evaluate({s: n.exact for s, n in bound.items()})
+        leaves = {s: n.exact for s, n in bound.items()}
+        if rational:  # every value is rational: compute exactly
+            env = graph.evaluate(leaves)
+        else:  # tanh, sigmoid, ...: 50-digit Floats are much faster than exact towers
+            numbers = forward(graph, leaves)
+            env = {**{s: sympy.Float(mpmath.nstr(v, DIGITS + 5), DIGITS + 5) for s, v in numbers.items()}, **leaves}
         truth = Evaluator(graph, env).tangents(derivation.wrt).get(derivation.of, sympy.S.Zero)
         try:
             return evaluate(env), truth
@@ -674,12 +546,22 @@ def assert_derivative(
     symbolic = _symbolic_difference(expr, derivation) if expr is not None else None
     if symbolic == 0:
         return None
-    point = _search(graph, differs, max_examples, min_value, max_value)
+    mode = _search_mode()
+    if mode == "nested" and values is not None:
+        return None  # inside a hypothesis test: the test's own examples are the search
+    point = _search(graph, differs, max_examples, min_value, max_value, mode)
     if point is not None:
-        fail(point, "the smallest counterexample hypothesis found" if _has_hypothesis() else "a counterexample among seeded random points")
+        fail(point, _FOUND_BY[mode])
     if symbolic is not None:
         raise AssertionError(f"{title}: the candidate differs from the derivative by {symbolic}, but no point tried shows it")
     return None
+
+
+_FOUND_BY = {
+    "hypothesis": "the smallest counterexample that hypothesis found",
+    "random": "a counterexample among seeded random points",
+    "nested": "a counterexample among seeded random points (no nested search inside a hypothesis test)",
+}
 
 
 def _difference(a: Any, b: Any) -> Any:
@@ -689,18 +571,23 @@ def _difference(a: Any, b: Any) -> Any:
     return numeric(a) - numeric(b)
 
 
-def _has_hypothesis() -> bool:
+def _search_mode() -> str:
+    """``"hypothesis"`` to search with hypothesis, ``"nested"`` when already
+    inside a hypothesis test (hypothesis refuses nested searches), ``"random"``
+    without hypothesis."""
     try:
-        import hypothesis  # noqa: F401
+        import hypothesis
     except ImportError:
-        return False
-    return True
+        return "random"
+    return "nested" if hypothesis.currently_in_test_context() else "hypothesis"
 
 
-def _search(graph: Graph, differs: Callable[[Mapping], bool], max_examples: int, min_value: Any, max_value: Any) -> dict | None:
-    """The smallest point hypothesis finds where ``differs`` holds, or None."""
-    if not _has_hypothesis():
-        for seed in range(max_examples):
+def _search(
+    graph: Graph, differs: Callable[[Mapping], bool], max_examples: int, min_value: Any, max_value: Any, mode: str
+) -> dict | None:
+    """A point where ``differs`` holds (the smallest hypothesis finds), or None."""
+    if mode != "hypothesis":
+        for seed in range(max_examples if mode == "random" else min(max_examples, 20)):
             point = random_point(graph, seed)
             if differs(point):
                 return point
