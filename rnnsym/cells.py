@@ -244,6 +244,14 @@ def _outputs(
 _OUTPUT_LOSSES = {**LOSSES, "cross_entropy": None}
 
 
+def _readout(h: list[Symbol], k: int, bias: bool, loss: str, output_activation: str) -> tuple[list[Equation], tuple[str, ...]]:
+    """The output and loss equations of a gated cell, ŷ_t = W_y h_t [+ b_y], and their parameters."""
+    W_y, b_y = _matrix("W_y", k, len(h)), _bias("b_y", k)
+    outputs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, output_activation, loss, False)
+    equations = outputs + _loss_equations(loss, yhat, _vector("y", k), logits)
+    return equations, _names(W_y) + (_names(b_y) if bias else ())
+
+
 def _common(loss, output_activation, bias, n, m, k):
     _choice("model.loss", loss, _OUTPUT_LOSSES)
     _choice("model.output_activation", output_activation, ACTIVATIONS)
@@ -337,10 +345,9 @@ def gru_cell(
     for i in range(n):
         form = Add(Times(z[i], h_prev[i]), Times(Add(1, -z[i], evaluate=False), ht[i]), evaluate=False)
         equations.append(Equation(placeholder(h[i])[0], form, "state"))
-    W_y, b_y = _matrix("W_y", k, n), _bias("b_y", k)
-    out_eqs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, output_activation, loss, False)
-    equations += out_eqs + _loss_equations(loss, yhat, _vector("y", k), logits)
-    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + _names(W_y) + (_names(b_y) if bias else ())
+    readout, readout_parameters = _readout(h, k, bias, loss, output_activation)
+    equations += readout
+    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + readout_parameters
     options = {"reset": reset, "bias": bias, "loss": loss, "output_activation": output_activation,
                "hidden": n, "input": m, "output": k}
     return Cell("gru", tuple(equations), parameters=parameters, sizes={"h": n, "x": m, "y": k}, options=options)
@@ -381,10 +388,9 @@ def lstm_cell(
         equations.append(Equation(placeholder(c[j])[0], form, "state"))
     for j in range(n):
         equations.append(Equation(placeholder(h[j])[0], Times(o_[j], sympy.tanh(c[j])), "state"))
-    W_y, b_y = _matrix("W_y", k, n), _bias("b_y", k)
-    out_eqs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, "identity", loss, False)
-    equations += out_eqs + _loss_equations(loss, yhat, _vector("y", k), logits)
-    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + _names(W_y) + (_names(b_y) if bias else ())
+    readout, readout_parameters = _readout(h, k, bias, loss, "identity")
+    equations += readout
+    parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + readout_parameters
     options = {"bias": bias, "loss": loss, "hidden": n, "input": m, "output": k}
     return Cell("lstm", tuple(equations), state=("h", "c"), parameters=parameters,
                 sizes={"h": n, "c": n, "x": m, "y": k}, options=options)
