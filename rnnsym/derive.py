@@ -266,13 +266,21 @@ def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
     return tuple(reversed(shown))
 
 
-def derive(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "loss") -> Derivation:
+def derive(
+    graph: Graph,
+    of: str = "L",
+    wrt: str = "W_h",
+    split: str = "loss",
+    truncate: object = None,
+    truncation: str = "per-loss",
+) -> Derivation:
     """Derive ∂of/∂wrt over ``graph``, split for display as ``split``.
 
     ``split="loss"`` writes the derivative of the total loss as a sum per loss
     term (∂L/∂W_h = ∂L_1/∂W_h + ∂L_2/∂W_h), each by the chain rule;
     ``split="step"`` writes the reverse-mode recursion of ∂L/∂h_t and sums the
-    contributions per time step.
+    contributions per time step.  ``truncate`` asks for truncated BPTT under
+    the convention named by ``truncation`` (:func:`rnnsym.truncate.truncated`).
 
     >>> from rnnsym.graph import elman
     >>> for step in derive(elman(2), "L", "h_1").steps:
@@ -283,6 +291,10 @@ def derive(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "loss") -
     Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     """
     split = _check_split(split)
+    if truncate is not None:
+        from .truncate import truncated
+
+        return truncated(graph, of, wrt, truncate, truncation, split)
     if isinstance(of, str) and isinstance(wrt, str):
         tensors = [n for n in (of, wrt) if n.replace(" ", "") not in graph.names and n.replace(" ", "") in graph.tensors]
         if tensors:

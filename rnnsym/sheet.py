@@ -33,6 +33,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{breqn}
+\usepackage{booktabs}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5\baselineskip}
 \allowdisplaybreaks

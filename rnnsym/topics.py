@@ -166,11 +166,53 @@ def _filled(graph: Graph, values: dict) -> dict:
     return fill(graph, values, [graph.symbol(f"h_{graph.steps}")])
 
 
-def truncation(options: RenderOptions) -> list[Item]:
-    """Truncated BPTT against the full gradient, in numbers."""
-    from .truncate import truncation_report
+#: The model of the truncation topic: a scalar tanh RNN over six steps.
+TRUNCATION_EXAMPLE = {
+    "h_0": 0, "x": ["0.5", 1, "-0.5", 1, "0.5", -1], "y": ["0.2", "0.5", 0, "0.5", "0.3", -1],
+    "W_h": "0.9", "W_x": 1, "W_y": 1,
+}
 
-    return truncation_report(options)
+
+def truncation(options: RenderOptions, steps: int = 6) -> list[Item]:
+    """Truncated BPTT of ∂L/∂W_h against the full gradient, in numbers, for a
+    range of truncation lengths and one (k1, k2) schedule."""
+    from .truncate import truncated
+
+    graph = elman(steps, activation="tanh")
+    values = TRUNCATION_EXAMPLE
+    example = truncated(graph, "L", "W_h", 2)
+    lines = example.lines(values, options)
+    rows = []
+    for k in range(1, steps + 1):
+        kept, dropped, full = truncated(graph, "L", "W_h", k).values(values)
+        share = abs(sympy.N(dropped / full, 3)) if full != 0 else 0
+        rows.append(rf"{k} & {k} & 1 & {sympy.N(kept, 5)} & {sympy.N(dropped, 5)} & {sympy.N(full, 5)} & {sympy.N(100 * share, 3)}\,\% \\")
+    for k1, k2 in ((1, 2), (2, 3), (3, 3)):
+        kept, dropped, full = truncated(graph, "L", "W_h", (k1, k2), "k1-k2").values(values)
+        updates = -(-steps // k1)
+        share = abs(sympy.N(dropped / full, 3)) if full != 0 else 0
+        rows.append(rf"$({k1}, {k2})$ & {k2} & {updates} & {sympy.N(kept, 5)} & {sympy.N(dropped, 5)} & {sympy.N(full, 5)} & {sympy.N(100 * share, 3)}\,\% \\")
+    table = "\n".join(
+        [r"\begin{center}\begin{tabular}{ccccccc}", r"\hline",
+         r"$k$ or $(k_1, k_2)$ & states kept & updates & truncated & dropped & full & dropped \\", r"\hline",
+         *rows, r"\hline", r"\end{tabular}\end{center}"]
+    )
+    return [
+        (
+            rf"Take a scalar tanh RNN over $T = {steps}$ steps ($W_h = 0.9$, $W_x = W_y = 1$, $h_0 = 0$, "
+            r"$x = (0.5, 1, -0.5, 1, 0.5, -1)$, $y = (0.2, 0.5, 0, 0.5, 0.3, -1)$). Every step $s$ uses $W_h$, so "
+            r"$\partial L_t/\partial W_h$ is a sum of contributions "
+            r"$\frac{\partial L_t}{\partial z_s} \times \frac{\partial^{+} z_s}{\partial W_h}$, $s \le t$. "
+            r"Truncating to $k = 2$ keeps, for each $L_t$, the contributions of steps $t$ and $t - 1$:"
+        ),
+        lines[-3:],
+        (
+            r"For every truncation length, with each loss term back-propagated $k$ steps (one update per "
+            r"sequence, $k$ states kept for the backward pass), and for three $(k_1, k_2)$ schedules "
+            r"(an update every $k_1$ steps, back-propagating $k_2$ steps):"
+        ),
+        table,
+    ]
 
 
 TOPICS: dict[str, Callable[[RenderOptions], list[Item]]] = {
