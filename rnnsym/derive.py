@@ -291,6 +291,8 @@ def derive(
     Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     """
     split = _check_split(split)
+    if truncate is None and truncation != "per-loss":
+        raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
     if truncate is not None:
         from .truncate import truncated
 
