@@ -176,22 +176,25 @@ TRUNCATION_EXAMPLE = {
 def truncation(options: RenderOptions, steps: int = 6) -> list[Item]:
     """Truncated BPTT of ∂L/∂W_h against the full gradient, in numbers, for a
     range of truncation lengths and one (k1, k2) schedule."""
-    from .truncate import truncated
+    from .truncate import contributions, truncated
+    from .truncate import truncation as rule_for
 
     graph = elman(steps, activation="tanh")
     values = TRUNCATION_EXAMPLE
-    example = truncated(graph, "L", "W_h", 2)
-    lines = example.lines(values, options)
-    rows = []
-    for k in range(1, steps + 1):
-        kept, dropped, full = truncated(graph, "L", "W_h", k).values(values)
-        share = abs(sympy.N(dropped / full, 3)) if full != 0 else 0
-        rows.append(rf"{k} & {k} & 1 & {sympy.N(kept, 5)} & {sympy.N(dropped, 5)} & {sympy.N(full, 5)} & {sympy.N(100 * share, 3)}\,\% \\")
-    for k1, k2 in ((1, 2), (2, 3), (3, 3)):
-        kept, dropped, full = truncated(graph, "L", "W_h", (k1, k2), "k1-k2").values(values)
-        updates = -(-steps // k1)
-        share = abs(sympy.N(dropped / full, 3)) if full != 0 else 0
-        rows.append(rf"$({k1}, {k2})$ & {k2} & {updates} & {sympy.N(kept, 5)} & {sympy.N(dropped, 5)} & {sympy.N(full, 5)} & {sympy.N(100 * share, 3)}\,\% \\")
+    lines = truncated(graph, "L", "W_h", 2).lines(values, options)
+    env = {s: sympy.Float(n.exact, 30) for s, n in bind(graph, values).items()}
+    parts = contributions(graph, "L", "W_h", env)
+    full = sum(parts.values())
+
+    def row(label: str, rule, stored: int, updates: int) -> str:
+        kept = sum(v for (t, s), v in parts.items() if rule.keeps(t, s, steps))
+        dropped = full - kept
+        share = abs(dropped / full) * 100 if full else 0
+        numbers = " & ".join(str(sympy.N(x, 5)) for x in (kept, dropped, full))
+        return rf"{label} & {stored} & {updates} & {numbers} & {sympy.N(share, 3)}\,\% \\"
+
+    rows = [row(str(k), rule_for(k), k, 1) for k in range(1, steps + 1)]
+    rows += [row(f"$({k1}, {k2})$", rule_for((k1, k2), "k1-k2"), k2, -(-steps // k1)) for k1, k2 in ((1, 2), (2, 3), (3, 3))]
     table = "\n".join(
         [r"\begin{center}\begin{tabular}{ccccccc}", r"\hline",
          r"$k$ or $(k_1, k_2)$ & states kept & updates & truncated & dropped & full & dropped \\", r"\hline",
