@@ -337,12 +337,15 @@ class Bound:
 
     def latex(self, options: RenderOptions | None = None) -> str:
         """The bound as one LaTeX relation."""
-        printer = Printer(options or RenderOptions())
+        options = options or RenderOptions()
+        printer = Printer(options)
         norm = (r"\left\lVert", r"\right\rVert") if self.matrix else (r"\left|", r"\right|")
         weight = r"\sigma_{\max}\left(W_{h}\right)" if self.matrix else r"\left|W_{h}\right|"
+        d = r"\partial" if options.partial == "partial" else "d"
+        times = r"\times" if options.times == "times" else r"\cdot"
         return (
-            rf"{norm[0]}\frac{{\partial h_{{t}}}}{{\partial h_{{t-1}}}}{norm[1]} \le {weight} \max_{{z}} \left|f'(z)\right| = "
-            rf"{printer.doprint(self.weight)} \cdot {printer.doprint(self.max_derivative)} = {printer.doprint(self.value)}"
+            rf"{norm[0]}\frac{{{d} h_{{t}}}}{{{d} h_{{t-1}}}}{norm[1]} \le {weight} \max_{{z}} \left|f'(z)\right| = "
+            rf"{printer.doprint(self.weight)} {times} {printer.doprint(self.max_derivative)} = {printer.doprint(self.value)}"
         )
 
 

@@ -36,8 +36,8 @@ __all__ = ["TOPICS", "Item", "recurrence", "vanishing", "gated", "truncation", "
 Item = str | list[Line]
 
 
-def _cell_lines(cell) -> list[Line]:
-    return [Line(tuple(line.split(" = ", 1))) for line in render_cell(cell)]
+def _cell_lines(cell, options: RenderOptions) -> list[Line]:
+    return [Line(tuple(line.split(" = ", 1))) for line in render_cell(cell, options)]
 
 
 def template_lines(graph: Graph, derivation: Derivation, step: int, options: RenderOptions, inline: bool = False) -> list[Line]:
@@ -81,11 +81,11 @@ def recurrence(options: RenderOptions) -> list[Item]:
     return [
         [general],
         r"The Elman cell of Task~1 (identity activation):",
-        _cell_lines(elman_cell()),
+        _cell_lines(elman_cell(), options),
         r"With a tanh activation and biases the same recurrence reads:",
-        _cell_lines(elman_cell("tanh", bias=True))[:2],
+        _cell_lines(elman_cell("tanh", bias=True), options)[:2],
         r"A GRU is another choice of $f_W$, with gates:",
-        _cell_lines(gru_cell())[:4],
+        _cell_lines(gru_cell(), options)[:4],
     ]
 
 

@@ -36,7 +36,7 @@ def lines_for(exercise, label, **options):
 # --- the reference exercise, question by question ------------------------------
 
 def test_reference_questions(exercise):
-    assert [(q.label, q.find) for q in exercise.questions] == [
+    assert [(q.label, q.find) for q in exercise.questions if q.show is None] == [
         ("1.a", "yhat_2"),
         ("1.b", "L"),
         ("1.c", "dL/dh_1"),
@@ -243,7 +243,8 @@ def test_toml_float_and_string_point_one_render_the_same(exercise):
     text = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
     assert 'W_x = "0.1"' in text
     as_float = rnnsym.loads(text.replace('W_x = "0.1"', "W_x = 0.1"))
-    for q_string, q_float in zip(exercise.questions, as_float.questions):
+    for q_string, q_float in zip(exercise.questions[:4], as_float.questions[:4]):
+        assert q_string.show is None
         assert exercise.answer(q_string).latex(exercise.values) == as_float.answer(q_float).latex(as_float.values)
 
 

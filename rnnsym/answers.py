@@ -1,0 +1,274 @@
+"""Checking an exercise: rnnsym's own answers, and an author's answer key.
+
+:func:`check_exercise` runs :func:`rnnsym.testing.check_gradients` on every
+derivative question of an exercise (and a numeric forward pass on every
+value question), and compares each answer with the key when one is given.
+An answer key is TOML: an ``[answers]`` table from question labels to numbers
+or formulas (see :func:`loads_key`).  This is what ``rnnsym check`` prints.
+
+>>> from rnnsym.exercise import reference
+>>> exercise = reference()
+>>> key = loads_key('[answers]\\n"1.a" = 6\\n"1.d" = "2*(yhat_1 - y_1)*W_y*h_0 + 2*(yhat_2 - y_2)*W_y*(h_1 + W_h*h_0)"', exercise)
+>>> result = check_exercise(exercise, key)
+>>> print(result)
+question  find     value  symbolic = numeric?  expected  status
+1.a       yhat_2   6      yes                  6         ok
+1.b       L        2      yes                  -         ok
+1.c       dL/dh_1  0      yes                  -         ok
+1.d       dL/dW_h  8      yes                  formula   ok
+4 questions: all agree
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import mpmath
+import sympy
+from sympy import Expr
+
+from .errors import InputError, InputTypeError, RnnsymError
+from .exercise import Exercise, Question
+from .formula import parse_formula
+from .numeric import close, forward, numeric
+from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
+from .values import Number, bind, parse_number
+
+__all__ = ["Expected", "QuestionCheck", "ExerciseCheck", "load_key", "loads_key", "check_exercise"]
+
+_KEY_KEYS = ("answers",)
+_PLAIN_DECIMAL = re.compile(r"-?\d*\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """An author's answer to one question: a :class:`~rnnsym.values.Number`
+    or a formula (a sympy expression in the model's names)."""
+
+    label: str
+    text: str
+    number: Number | None = None
+    formula: Expr | None = None
+
+    @property
+    def shown(self) -> str:
+        return self.number.spelling if self.number is not None else "formula"
+
+
+def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[str, Expected]:
+    """The expected answers of an answer key in TOML, checked against ``exercise``.
+
+    The key holds one table, ``[answers]``, from question labels to numbers
+    (``"1.a" = 6``, ``"1.b" = "0.1"``, ``"1.c" = "1/3"``) or formulas in the
+    model's names (``"1.d" = "2*(yhat_2 - y_2)*W_y*h_1"``).  A label the
+    exercise does not have, a value that is neither, or a formula that does
+    not parse raises :class:`~rnnsym.errors.InputError` naming it.
+
+    >>> from rnnsym.exercise import reference
+    >>> loads_key('[answers]\\n"9.z" = 1', reference())
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: answers: got '9.z', expected a question label of the exercise (one of 1.a, 1.b, 1.c, 1.d)
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(source, "malformed TOML", f"valid TOML ({error})") from None
+    for name in data:
+        if name not in _KEY_KEYS:
+            raise InputError("key", name, "a key among " + ", ".join(_KEY_KEYS))
+    answers = data.get("answers")
+    if not isinstance(answers, dict):
+        raise InputTypeError("answers", answers, "an [answers] table of question labels and answers")
+    labels = [q.label for q in exercise.questions if q.show is None]
+    out: dict[str, Expected] = {}
+    for label, value in answers.items():
+        if label not in labels:
+            raise InputError("answers", label, "a question label of the exercise (one of " + ", ".join(labels) + ")")
+        out[label] = _expected(label, value, exercise)
+    return out
+
+
+def _expected(label: str, value: object, exercise: Exercise) -> Expected:
+    field_ = f'answers."{label}"'
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputTypeError(field_, value, "a number or a formula in quotes")
+    if not isinstance(value, str):
+        return Expected(label, str(value), number=parse_number(value, field_))
+    try:
+        return Expected(label, value, number=parse_number(value, field_))
+    except InputError:
+        return Expected(label, value, formula=parse_formula(value, exercise.graph, field_))
+
+
+def load_key(path: str | Path, exercise: Exercise) -> dict[str, Expected]:
+    """Read the answer key at ``path`` (see :func:`loads_key`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise InputError("key", str(path), f"a readable UTF-8 TOML file ({reason})") from None
+    return loads_key(text, exercise, str(path))
+
+
+@dataclass
+class QuestionCheck:
+    """The checks of one question.
+
+    ``value`` is rnnsym's exact answer; ``consistent`` says whether every
+    independent computation agrees with it (``report`` holds them for a
+    derivative); ``expected`` is the key's answer, if any, and ``agrees``
+    whether it matches.  ``notes`` explain any disagreement.
+    """
+
+    question: Question
+    value: Any
+    consistent: bool
+    report: GradientReport | None = None
+    expected: Expected | None = None
+    agrees: bool | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.consistent:
+            return "MISMATCH"
+        if self.agrees is False:
+            return "wrong"
+        return "ok"
+
+    def cells(self, with_key: bool = True) -> tuple[str, ...]:
+        expected = (self.expected.shown if self.expected is not None else "-",) if with_key else ()
+        return (
+            self.question.label,
+            self.question.find,
+            show(self.value),
+            "yes" if self.consistent else "NO",
+            *expected,
+            self.status,
+        )
+
+
+_HEADER = ("question", "find", "value", "symbolic = numeric?", "expected", "status")
+
+
+@dataclass
+class ExerciseCheck:
+    """Every question's :class:`QuestionCheck`; ``ok`` when all agree."""
+
+    exercise: Exercise
+    results: list[QuestionCheck]
+    with_key: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+    def summary(self) -> str:
+        n = len(self.results)
+        if self.ok:
+            return f"{n} question{'s' if n != 1 else ''}: all agree"
+        counts = {}
+        for r in self.results:
+            if r.status != "ok":
+                counts[r.status] = counts.get(r.status, 0) + 1
+        parts = [f"{c} {status}" for status, c in counts.items()]
+        bad = ", ".join(r.question.label for r in self.results if r.status != "ok")
+        return f"{n} questions: " + ", ".join(parts) + f" ({bad})"
+
+    def __repr__(self) -> str:
+        return f"ExerciseCheck({self.exercise.title!r}: {self.summary()})"
+
+    def _table(self, kind=table) -> str:
+        header = _HEADER if self.with_key else tuple(h for h in _HEADER if h != "expected")
+        return kind([r.cells(self.with_key) for r in self.results], header)
+
+    def __str__(self) -> str:
+        lines = [self._table()]
+        for r in self.results:
+            lines += [f"{r.question.label}: {note}" for note in r.notes]
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        parts = [self._table(markdown_table)]
+        parts += [f"**{r.question.label}**: {note}" for r in self.results for note in r.notes]
+        parts.append(self.summary())
+        return "\n\n".join(parts)
+
+
+def _number_agrees(value: Any, number: Number) -> bool:
+    """Whether the key's number matches ``value``: exactly, or, for a plain
+    decimal such as ``0.462``, when ``value`` rounds to it."""
+    if isinstance(value, sympy.Rational) and value == number.exact:
+        return True
+    match = _PLAIN_DECIMAL.fullmatch(number.spelling)
+    if not match:
+        return False
+    with mpmath.workdps(60):
+        tolerance = mpmath.mpf(10) ** -len(match.group(1)) / 2 * (1 + mpmath.mpf(10) ** -20)
+        return bool(abs(numeric(value) - numeric(number.exact)) <= tolerance)
+
+
+def _check_question(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
+    graph = exercise.graph
+    of = graph.symbol(question.of)
+    if question.wrt is None:
+        value = env[of]
+        consistent, _ = close(value, numbers[of], mpmath.mpf(10) ** -40)
+        result = QuestionCheck(question, value, consistent)
+        if not consistent:
+            result.notes.append(f"{question.find} is {show(value)} exactly but {show(numbers[of])} in 50-digit arithmetic")
+    else:
+        report = check_gradients(graph, exercise.values, wrt=[question.wrt], of=question.of, raises=False)
+        value = report.rows[0].symbolic
+        result = QuestionCheck(question, value, report.ok, report)
+        for row in report.mismatches:
+            result.notes.append(f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+    if expected is None:
+        return result
+    result.expected = expected
+    if expected.number is not None:
+        result.agrees = _number_agrees(value, expected.number)
+        if not result.agrees:
+            result.notes.append(f"expected {expected.number.spelling}, but {question.find} = {show(value)} at the exercise's values")
+        return result
+    at_values = expected.formula.xreplace(dict(env))
+    try:
+        agree, _ = close(at_values, value, mpmath.mpf(10) ** -40)
+    except RnnsymError:
+        agree = False
+    if not agree:
+        result.agrees = False
+        result.notes.append(
+            f"the formula {expected.text!r} gives {show(at_values)}, but {question.find} = {show(value)} at the exercise's values"
+        )
+        return result
+    if question.wrt is not None:
+        try:
+            assert_derivative(expected.formula, graph, question.of, question.wrt)
+        except DerivativeMismatch as mismatch:
+            result.agrees = False
+            result.notes.append(
+                f"the formula {expected.text!r} is right at the exercise's values but not in general:\n  "
+                + str(mismatch).replace("\n", "\n  ")
+            )
+            return result
+    result.agrees = True
+    return result
+
+
+def check_exercise(exercise: Exercise, key: Mapping[str, Expected] | None = None) -> ExerciseCheck:
+    """Check every question of ``exercise``, and the answers in ``key`` (from
+    :func:`load_key`) when given.  See the module docstring for an example."""
+    bound = bind(exercise.graph, exercise.values)
+    env = exercise.graph.evaluate({s: n.exact for s, n in bound.items()})
+    numbers = forward(exercise.graph, env)
+    key = key or {}
+    results = [_check_question(exercise, q, env, numbers, key.get(q.label)) for q in exercise.questions if q.show is None]
+    return ExerciseCheck(exercise, results, with_key=bool(key))
