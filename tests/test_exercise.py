@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import importlib
-from importlib import resources
 
 import pytest
 import sympy
@@ -12,18 +11,8 @@ import sympy.parsing.sympy_parser
 
 import rnnsym
 from rnnsym import Exercise, InputError, InputTypeError, RnnsymError, load, loads
-from rnnsym.exercise import REFERENCE
 
-TEXT = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
-
-
-def variant(*replacements: tuple[str, str]) -> str:
-    """The reference exercise with each ``old`` replaced by ``new`` (each must occur)."""
-    text = TEXT
-    for old, new in replacements:
-        assert text.count(old) == 1, old  # exactly one place changes
-        text = text.replace(old, new, 1)
-    return text
+from support import TEXT, variant  # noqa: E402
 
 
 # --- valid files --------------------------------------------------------------

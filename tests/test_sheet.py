@@ -4,47 +4,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from fractions import Fraction
-from importlib import resources
 
 import pytest
 
 import rnnsym
 from rnnsym import InputError, Sheet, TeXError, loads
 from rnnsym.cli import main
-from rnnsym.exercise import REFERENCE
 from rnnsym.sheet import build_pdf, write_atomic
 
-TEXT = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
-
-needs_tex = pytest.mark.skipif(
-    shutil.which("latexmk") is None and not os.environ.get("CI"),
-    reason="latexmk is not installed (in CI this test runs and fails instead)",
-)
-
-SEED_ANSWERS = [
-    (r"h_{1}", "2"),
-    (r"h_{2}", "3"),
-    (r"\hat{y}_{2}", "6"),
-    (r"\hat{y}_{1}", "4"),
-    (r"L_{1}", "1"),
-    (r"L_{2}", "1"),
-    (r"L", "1 + 1 = 2"),
-    (r"\frac{\partial L}{\partial h_{1}}", "-4 + 4 = 0"),
-    (r"\frac{\partial L}{\partial W_{h}}", "-4 + 12 = 8"),
-]
+from support import SEED_ANSWERS, needs_tex, variant  # noqa: E402
 
 BROKEN = r"\\badcommand"
 
-
-def variant(*replacements: tuple[str, str]) -> str:
-    text = TEXT
-    for old, new in replacements:
-        assert text.count(old) == 1, old  # exactly one place changes
-        text = text.replace(old, new, 1)
-    return text
 
 
 def chains(tex: str) -> list[str]:

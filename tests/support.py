@@ -1,0 +1,42 @@
+"""Shared test material: the reference exercise's text, variants of it, and the seed's answers."""
+
+import os
+import shutil
+from importlib import resources
+
+import pytest
+
+from rnnsym.exercise import REFERENCE
+
+TEXT = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
+
+needs_tex = pytest.mark.skipif(
+    shutil.which("latexmk") is None and not os.environ.get("CI"),
+    reason="latexmk is not installed (in CI this test runs and fails instead)",
+)
+
+# The seed's answer key: (left-hand side as rnnsym spells it, how the chain ends).
+SEED_ANSWERS = [
+    (r"h_{1}", "2"),
+    (r"h_{2}", "3"),
+    (r"\hat{y}_{2}", "6"),
+    (r"\hat{y}_{1}", "4"),
+    (r"L_{1}", "1"),
+    (r"L_{2}", "1"),
+    (r"L", "1 + 1 = 2"),
+    (r"\frac{\partial L_{1}}{\partial h_{1}}", "-4"),
+    (r"\frac{\partial L_{2}}{\partial h_{1}}", "4"),
+    (r"\frac{\partial L}{\partial h_{1}}", "-4 + 4 = 0"),
+    (r"\frac{\partial L_{1}}{\partial W_{h}}", "-4"),
+    (r"\frac{\partial L_{2}}{\partial W_{h}}", "12"),
+    (r"\frac{\partial L}{\partial W_{h}}", "-4 + 12 = 8"),
+]
+
+
+def variant(*replacements: tuple[str, str]) -> str:
+    """The reference exercise with each ``old`` replaced by ``new`` (each must occur exactly once)."""
+    text = TEXT
+    for old, new in replacements:
+        assert text.count(old) == 1, old  # exactly one place changes
+        text = text.replace(old, new, 1)
+    return text
