@@ -128,7 +128,7 @@ class QuestionCheck:
 
     question: Question
     value: Any
-    consistent: bool
+    consistent: bool | None
     report: GradientReport | None = None
     expected: Expected | None = None
     agrees: bool | None = None
@@ -136,7 +136,7 @@ class QuestionCheck:
 
     @property
     def status(self) -> str:
-        if not self.consistent:
+        if self.consistent is False:
             return "MISMATCH"
         if self.agrees is False:
             return "wrong"
@@ -144,11 +144,12 @@ class QuestionCheck:
 
     def cells(self, with_key: bool = True) -> tuple[str, ...]:
         expected = (self.expected.shown if self.expected is not None else "-",) if with_key else ()
+        checked = {True: "yes", False: "NO", None: "not checked"}[self.consistent]
         return (
             self.question.label,
-            self.question.find,
+            self.question.find or f"({getattr(self.question, 'show', '') or 'topic'})",
             show(self.value),
-            "yes" if self.consistent else "NO",
+            checked,
             *expected,
             self.status,
         )
@@ -215,8 +216,24 @@ def _number_agrees(value: Any, number: Number) -> bool:
         return bool(abs(numeric(value) - numeric(number.exact)) <= tolerance)
 
 
+def _special(question: Question) -> str | None:
+    """Why ``question`` has no value to check independently, or None."""
+    if getattr(question, "show", None) is not None:
+        return f"a topic ({question.show}): prose and tables, nothing to compute"
+    if getattr(question, "truncate", None) is not None:
+        return "truncated BPTT is not the gradient: its value is not checked against one"
+    return None
+
+
 def _check_question(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
     graph = exercise.graph
+    special = _special(question)
+    if special is not None and getattr(question, "show", None) is not None:  # check_exercise skips topics
+        return QuestionCheck(question, None, None, notes=[special])
+    if special is not None:  # truncated: the answer's own value, compared with the key at the values only
+        value = exercise.answer(question).evaluate(exercise.values)
+        result = QuestionCheck(question, value, None, notes=[special])
+        return _compare(result, question, expected, env, value, graph, general=False)
     of = graph.symbol(question.of)
     if question.wrt is None:
         value = env[of]
@@ -230,6 +247,12 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         result = QuestionCheck(question, value, report.ok, report)
         for row in report.mismatches:
             result.notes.append(f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+    return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
+
+
+def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool) -> QuestionCheck:
+    """Compare the key's answer with ``value``; a formula for a derivative is
+    also checked everywhere (``general``) by :func:`assert_derivative`."""
     if expected is None:
         return result
     result.expected = expected
@@ -249,7 +272,7 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
             f"the formula {expected.text!r} gives {show(at_values)}, but {question.find} = {show(value)} at the exercise's values"
         )
         return result
-    if question.wrt is not None:
+    if general:
         try:
             assert_derivative(expected.formula, graph, question.of, question.wrt)
         except DerivativeMismatch as mismatch:

@@ -1,0 +1,176 @@
+"""Numbers in high precision: what the checks of :mod:`rnnsym.testing` compute with.
+
+:func:`numeric` turns any value or form rnnsym writes into an mpmath number
+(symbols from an environment, shared subexpressions computed once);
+:func:`forward` runs a graph's assignments in that arithmetic, optionally
+nudging one leaf or quantity (for finite differences); :func:`close` compares
+exactly when it can and to a relative tolerance otherwise.
+
+>>> from rnnsym.graph import elman
+>>> graph = elman(1, activation="tanh")
+>>> point = {graph.symbol(n): v for n, v in random_point(graph, seed=3).items()}
+>>> print(mpmath.nstr(forward(graph, point)[graph.symbol("L")], 20))
+0.24710435545028816918
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from typing import Any, Callable, Mapping
+
+import mpmath
+import sympy
+from sympy import Expr, Symbol
+
+from .errors import InputError, InputTypeError
+from .graph import Graph
+from .ops import Juxt, Times, relu, sigmoid
+
+__all__ = ["DIGITS", "numeric", "forward", "close", "at_kink", "random_point"]
+
+#: Working precision, in decimal digits.
+DIGITS = 50
+
+
+def _heaviside(x: mpmath.mpf, at_zero: mpmath.mpf = mpmath.mpf(1) / 2) -> mpmath.mpf:
+    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else at_zero
+
+
+_FUNCTIONS: dict[type, Callable[..., Any]] = {
+    sympy.tanh: mpmath.tanh,
+    sympy.exp: mpmath.exp,
+    sympy.log: mpmath.log,
+    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
+    relu: lambda x: x if x > 0 else mpmath.mpf(0),
+    sympy.Heaviside: _heaviside,
+}
+
+
+def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DIGITS) -> mpmath.mpf:
+    """``expr`` as an mpmath number at ``digits`` digits, symbols taken from ``env``.
+
+    Shared subexpressions are computed once, so this stays fast on expanded
+    derivatives whose exact substitution would not finish.
+
+    >>> from rnnsym.notation import symbol
+    >>> h = symbol("h_1")
+    >>> print(mpmath.nstr(numeric(sympy.tanh(h) + sigmoid(0), {h: sympy.Rational(1, 2)}), 10))
+    0.9621171573
+    """
+    env = env or {}
+    memo: dict[Any, Any] = {}
+
+    def walk(e: Any) -> Any:
+        if isinstance(e, (int, mpmath.mpf)):
+            return mpmath.mpf(e)
+        if e in memo:
+            return memo[e]
+        if isinstance(e, Symbol):
+            if e not in env:
+                raise InputError("values", str(e), "a value for every symbol the expression uses")
+            value = walk(env[e])
+        elif isinstance(e, sympy.Rational):
+            value = mpmath.mpf(e.p) / e.q
+        elif isinstance(e, sympy.Float):
+            value = mpmath.mpf(str(e))
+        elif isinstance(e, sympy.Add):
+            value = mpmath.fsum(walk(a) for a in e.args)
+        elif isinstance(e, (sympy.Mul, Times, Juxt)):
+            value = mpmath.fprod(walk(a) for a in e.args)
+        elif isinstance(e, sympy.Pow):
+            base, exponent = walk(e.base), e.exp
+            value = base ** int(exponent) if exponent.is_Integer else mpmath.power(base, walk(exponent))
+        elif type(e) in _FUNCTIONS:
+            value = _FUNCTIONS[type(e)](*[walk(a) for a in e.args])
+        elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
+            value = walk(e.expr)  # a named exact value (rnnsym.values.Exact): walk its definition
+        elif isinstance(e, sympy.Expr) and e.is_number:
+            value = mpmath.mpmathify(sympy.N(e, digits + 5))
+        else:
+            raise InputTypeError("expression", e, "an expression of numbers, symbols, + - * / ^, tanh, sigmoid, relu, exp, log")
+        if isinstance(value, mpmath.mpc):
+            if abs(value.imag) > abs(value) * mpmath.mpf(10) ** (5 - digits):
+                raise InputError("expression", e, "an expression with a real value")
+            value = value.real
+        memo[e] = value
+        return value
+
+    with mpmath.workdps(digits):
+        return +walk(sympy.sympify(expr) if not isinstance(expr, (int, mpmath.mpf, sympy.Basic)) else expr)
+
+
+def forward(
+    graph: Graph,
+    point: Mapping[Symbol, Any],
+    shift: tuple[Symbol, Any] | None = None,
+    digits: int = DIGITS,
+) -> dict[Symbol, mpmath.mpf]:
+    """Every leaf and quantity of ``graph`` as an mpmath number, computed in
+    graph order one assignment at a time; ``shift=(s, δ)`` adds δ to leaf or
+    quantity ``s`` as soon as it is known (``s`` treated as free)."""
+    with mpmath.workdps(digits):
+        env = {s: numeric(point[s], digits=digits) for s in graph.leaves}
+        if shift is not None and shift[0] in env:
+            env[shift[0]] += shift[1]
+        for a in graph.assignments:
+            env[a.target] = numeric(a.expr, env, digits)
+            if shift is not None and shift[0] == a.target:
+                env[a.target] += shift[1]
+    return env
+
+
+def close(a: Any, b: Any, rtol: mpmath.mpf, scale: Any = 1) -> tuple[bool, mpmath.mpf]:
+    """Whether ``a`` and ``b`` agree: exactly when both are rational, else within
+    ``rtol`` times the largest of 1, |a|, |b| and ``scale``."""
+    if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+        return a == b, abs(a - b)
+    with mpmath.workdps(DIGITS):
+        x, y = _constant(a), _constant(b)
+        difference = abs(x - y)
+        bound = rtol * max(mpmath.mpf(1), abs(x), abs(y), abs(numeric(scale)))
+        return bool(difference <= bound), difference
+
+
+def _constant(value: Any) -> mpmath.mpf:
+    """``numeric(value)``, remembered for exact sympy constants (a derivative's
+    exact value is compared several times)."""
+    if isinstance(value, sympy.Basic) and not isinstance(value, sympy.Rational):
+        return _constant_cached(value)
+    return numeric(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _constant_cached(value: sympy.Basic) -> mpmath.mpf:
+    return numeric(value)
+
+
+def _relu_arguments(graph: Graph) -> list[tuple[Symbol, Expr]]:
+    return [(a.target, f.args[0]) for a in graph.assignments for f in a.expr.atoms(relu)]
+
+
+def at_kink(graph: Graph, env: Mapping[Symbol, Expr]) -> list[Symbol]:
+    """The quantities whose relu argument is exactly 0 at ``env`` (where
+    relu has no derivative and rnnsym takes relu′(0) = 0)."""
+    return [target for target, arg in _relu_arguments(graph) if arg.xreplace(env) == 0]
+
+
+def random_point(graph: Graph, seed: int = 0, bound: int = 2, max_denominator: int = 8) -> dict[str, sympy.Rational]:
+    """A reproducible random rational value for every leaf, by name, avoiding
+    relu's kink when it can.
+
+    >>> from rnnsym.graph import elman
+    >>> random_point(elman(1), seed=1)
+    {'h_0': 1, 'W_h': 0, 'W_x': 3/2, 'W_y': 7/4, 'x_1': 11/7, 'y_1': -5/4}
+    """
+    rng = random.Random(seed)
+    point: dict[str, sympy.Rational] = {}
+    for _ in range(100):
+        point = {}
+        for s in graph.leaves:
+            q = rng.randint(1, max_denominator)
+            point[str(s)] = sympy.Rational(rng.randint(-bound * q, bound * q), q)
+        env = graph.evaluate({graph.symbol(n): v for n, v in point.items()})
+        if not at_kink(graph, env):
+            break
+    return point
