@@ -6,7 +6,7 @@ a sheet is only written when all of it can be answered.
 
 >>> ex = reference()
 >>> ex
-Exercise('Recurrent neural networks: backpropagation through time', elman, steps=2, 4 questions)
+Exercise('Recurrent neural networks: backpropagation through time', elman, steps=2, 8 questions)
 >>> [q.find for q in ex.questions]
 ['yhat_2', 'L', 'dL/dh_1', 'dL/dW_h']
 >>> ex.answer(ex.questions[3]).evaluate(ex.values)
