@@ -7,8 +7,8 @@ a sheet is only written when all of it can be answered.
 >>> ex = reference()
 >>> ex
 Exercise('Recurrent neural networks: backpropagation through time', elman, steps=2, 8 questions)
->>> [q.find for q in ex.questions]
-['yhat_2', 'L', 'dL/dh_1', 'dL/dW_h']
+>>> [q.find or q.show for q in ex.questions]
+['yhat_2', 'L', 'dL/dh_1', 'dL/dW_h', 'recurrence', 'vanishing', 'gated', 'truncation']
 >>> ex.answer(ex.questions[3]).evaluate(ex.values)
 8
 """
