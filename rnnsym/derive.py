@@ -25,7 +25,7 @@ from sympy import Expr, S, Symbol
 from .errors import InputError
 from .graph import Graph
 from .ops import Juxt, Partial, Times, plain, product, substitute, total
-from .values import bind
+from .values import Exact, bind
 
 __all__ = ["Step", "Derivation", "derive", "compute", "derivative", "SPLITS", "MAX_PATHS"]
 
@@ -57,6 +57,14 @@ class Step:
         return f"Step({self.kind}: {chain})"
 
 
+def _atom(value: Expr, name: str) -> Expr:
+    """``value``, stood in for by an :class:`~rnnsym.values.Exact` atom when it is
+    an irrational number, so that sums of products of it stay small."""
+    if value.is_number and not value.is_Number and not isinstance(value, Exact):
+        return Exact(name, value)
+    return value
+
+
 class Evaluator:
     """Exact values of forms at one point: symbols from the graph's values,
     named partials from a forward pass of local partials."""
@@ -77,7 +85,7 @@ class Evaluator:
                     if dep in tan:
                         value += a.partial_exprs[dep].xreplace(self.env) * tan[dep]
                 if value != 0:
-                    tan[a.target] = value
+                    tan[a.target] = _atom(value, f"d{a.target}/d{source}")
             self._tangents[source] = tan
         return self._tangents[source]
 
@@ -88,6 +96,7 @@ class Evaluator:
             for a in reversed(self.graph.assignments[: self.graph.position(target) + 1]):
                 if a.target not in adj:
                     continue
+                adj[a.target] = _atom(adj[a.target], f"d{target}/d{a.target}")
                 for dep in a.dependencies:
                     adj[dep] = adj.get(dep, S.Zero) + adj[a.target] * a.partial_exprs[dep].xreplace(self.env)
             self._adjoints[target] = adj

@@ -25,7 +25,7 @@ from sympy.printing.latex import LatexPrinter
 from .errors import InputError, InputTypeError
 from .notation import DEFAULT, Notation
 from .ops import Juxt, Partial, Times
-from .values import bind, format_exact
+from .values import Exact, bind, format_exact
 
 if TYPE_CHECKING:
     from .derive import Derivation, Step
@@ -169,7 +169,8 @@ def format_value(value: Expr, options: RenderOptions, approx: Expr | None = None
     """
     if isinstance(value, sympy.Rational):
         return format_exact(value, options.max_decimals)
-    short = exact and sympy.count_ops(value) <= 4
+    unfolded = value.expr if isinstance(value, Exact) else value
+    short = exact and not unfolded.has(Exact) and sympy.count_ops(unfolded) <= 4
     text = Printer(options).doprint(value) if short or not options.approx_digits else None
     if not options.approx_digits:
         return text
