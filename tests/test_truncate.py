@@ -55,6 +55,8 @@ def _probe(expr, seed: int, memo: dict) -> Fraction:
             value *= _probe(a, seed, memo)
     elif isinstance(expr, sympy.Pow) and expr.exp.is_Integer:
         value = _probe(expr.base, seed, memo) ** int(expr.exp)
+    elif isinstance(expr, Exact) and "/" in expr.name:
+        value = _probe(expr.expr, seed, memo)  # a derivative's value: its own expression
     else:
         key = expr.name if isinstance(expr, Exact) else tuple(_probe(a, seed, memo) for a in expr.args)
         rng = random.Random(repr((seed, type(expr).__name__, key)))
