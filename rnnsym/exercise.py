@@ -186,8 +186,11 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
             names = [n for n in (*graph.names, *graph.tensors) if n not in graph.sequences]
             shown = ", ".join(dict.fromkeys(names[:40])) + (", ..." if len(names) > 40 else "")
             raise InputError(field_, find, f"a derivative dA/dB of the model's names ({part!r} is not one of {shown})")
-    truncate = data.get("truncate", defaults.get("truncate"))
-    truncation = data.get("truncation", defaults.get("truncation", "per-loss"))
+    # the model's truncation applies to derivatives with respect to a leaf (a parameter, input or h_0)
+    leaf = wrt.replace(" ", "") in graph.names and graph.is_leaf(graph.symbol(wrt))
+    inherited = defaults if leaf else {}
+    truncate = data.get("truncate", inherited.get("truncate"))
+    truncation = data.get("truncation", inherited.get("truncation", "per-loss"))
     question = Question(label, text, find, of, wrt, split, None, answer, truncate, truncation)
     try:
         question.answer(graph)

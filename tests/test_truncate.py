@@ -368,3 +368,17 @@ def test_derive_dispatches_here():
     assert derive(g, "L", "W_h", truncate=2).evaluate(SEED_VALUES) == 68
     with pytest.raises(InputError, match="^split: got 'step'"):
         derive(g, "L", "W_h", split="step", truncate=2)
+
+
+def test_truncation_on_the_model_applies_to_leaf_derivatives_of_an_exercise():
+    from support import variant
+
+    from rnnsym import loads
+
+    ex = loads(variant(('loss_at = "all"', 'loss_at = "all"\ntruncate = 1')))
+    by_find = {q.find: q for q in ex.questions if q.show is None}
+    assert by_find["dL/dW_h"].truncate == 1 and by_find["dL/dh_1"].truncate is None
+    kept, dropped, full = ex.answer(by_find["dL/dW_h"]).values(ex.values)
+    assert full == 8 and kept + dropped == full  # the seed's gradient, split by the truncation
+    per_term = [c for (t, s), c in contributions(ex.graph, "L", "W_h", ex.answer(by_find["dL/dW_h"]).environment(ex.values)).items() if t == s]
+    assert kept == sum(per_term)
