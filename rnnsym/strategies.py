@@ -111,16 +111,23 @@ def _sizes(name: str, value: object) -> SearchStrategy[int]:
     return st.sampled_from(sorted(set(chosen)))
 
 
+def _shared(k: Mapping[str, Any]) -> dict[str, SearchStrategy]:
+    """Strategies for the keywords every built-in cell takes."""
+    return {
+        "bias": _options("bias", k["bias"], (False, True)),
+        "loss": _options("loss", k["loss"], LOSSES),
+        "hidden": _sizes("hidden", k["hidden"]),
+        "input": _sizes("input", k["input"]),
+        "output": _sizes("output", k["output"]),
+    }
+
+
 def _elman_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
     return st.builds(
         elman_cell,
         activation=_options("activation", k["activation"], ACTIVATIONS),
-        bias=_options("bias", k["bias"], (False, True)),
-        loss=_options("loss", k["loss"], LOSSES),
         output_activation=_options("output_activation", k["output_activation"], ACTIVATIONS),
-        hidden=_sizes("hidden", k["hidden"]),
-        input=_sizes("input", k["input"]),
-        output=_sizes("output", k["output"]),
+        **_shared(k),
     )
 
 
@@ -128,24 +135,13 @@ def _gru_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
     return st.builds(
         gru_cell,
         reset=_options("reset", k["reset"], ("before", "after")),
-        bias=_options("bias", k["bias"], (False, True)),
-        loss=_options("loss", k["loss"], LOSSES),
         output_activation=_options("output_activation", k["output_activation"], ACTIVATIONS),
-        hidden=_sizes("hidden", k["hidden"]),
-        input=_sizes("input", k["input"]),
-        output=_sizes("output", k["output"]),
+        **_shared(k),
     )
 
 
 def _lstm_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
-    return st.builds(
-        lstm_cell,
-        bias=_options("bias", k["bias"], (False, True)),
-        loss=_options("loss", k["loss"], LOSSES),
-        hidden=_sizes("hidden", k["hidden"]),
-        input=_sizes("input", k["input"]),
-        output=_sizes("output", k["output"]),
-    )
+    return st.builds(lstm_cell, **_shared(k))
 
 
 #: Cell kinds :func:`cells` can draw: each builds its strategy from the

@@ -1,6 +1,7 @@
 """Shared test material: the reference exercise's text, variants of it, and the seed's answers."""
 
 import os
+import re
 import shutil
 from importlib import resources
 
@@ -40,3 +41,26 @@ def variant(*replacements: tuple[str, str]) -> str:
         assert text.count(old) == 1, old  # exactly one place changes
         text = text.replace(old, new, 1)
     return text
+
+
+def chains(tex: str) -> list[str]:
+    """The relation chains of a document's display math: ``align`` rows (a chain
+    broken over rows with ``\\nonumber`` joined again, ``&`` removed) and ``dmath`` blocks."""
+    out = []
+    for block in re.findall(r"\\begin\{align\*?\}(.*?)\\end\{align\*?\}", tex, re.S):
+        current = ""
+        for row in re.split(r"\\\\\s*\n", block.strip()):
+            row = row.strip()
+            continued = row.endswith(r"\nonumber")
+            row = row.removesuffix(r"\nonumber").strip()
+            current = f"{current} {row}" if current else row
+            if not continued:
+                out.append(re.sub(r"\s*&\s*", " ", current).strip())
+                current = ""
+    out += [block.strip() for block in re.findall(r"\\begin\{dmath\}(.*?)\\end\{dmath\}", tex, re.S)]
+    return out
+
+
+def has_chain(tex: str, lhs: str, tail: str) -> bool:
+    """Whether a chain of ``tex`` starts with ``lhs =`` and ends with ``= tail``."""
+    return any(c.startswith(f"{lhs} = ") and c.endswith(f" = {tail}") for c in chains(tex))

@@ -16,31 +16,13 @@ import pytest
 import rnnsym
 from rnnsym.cli import main
 
-from support import SEED_ANSWERS, TEXT, needs_tex, variant  # noqa: E402
+from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, variant  # noqa: E402
 
-
-
-def chains(tex: str) -> list[str]:
-    """The relation chains inside the document's align environments, a chain
-    broken over rows (``\\nonumber``) joined again and the ``&`` removed."""
-    out = []
-    for block in re.findall(r"\\begin\{align\*?\}(.*?)\\end\{align\*?\}", tex, re.S):
-        current = ""
-        for row in re.split(r"\\\\\s*\n", block.strip()):
-            row = row.strip()
-            continued = row.endswith(r"\nonumber")
-            row = row.removesuffix(r"\nonumber").strip()
-            current = f"{current} {row}" if current else row
-            if not continued:
-                out.append(re.sub(r"\s*&\s*", " ", current).strip())
-                current = ""
-    return out
 
 
 def assert_seed_answers(tex: str) -> None:
-    found = chains(tex)
     for lhs, tail in SEED_ANSWERS:
-        assert any(c.startswith(f"{lhs} = ") and c.endswith(f" = {tail}") for c in found), (lhs, tail)
+        assert has_chain(tex, lhs, tail), (lhs, tail)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

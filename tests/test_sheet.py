@@ -14,31 +14,13 @@ from rnnsym import InputError, Sheet, TeXError, loads
 from rnnsym.cli import main
 from rnnsym.sheet import build_pdf, write_atomic
 
-from support import SEED_ANSWERS, needs_tex, variant  # noqa: E402
+from support import SEED_ANSWERS, chains, has_chain, needs_tex, variant  # noqa: E402
 
 BROKEN = r"\\badcommand"
 
 
 
-def chains(tex: str) -> list[str]:
-    """The relation chains inside align environments (display math), continued
-    rows joined and alignment marks removed."""
-    out = []
-    for block in re.findall(r"\\begin\{align\*?\}(.*?)\\end\{align\*?\}", tex, re.S):
-        current = ""
-        for row in re.split(r"\\\\\s*\n", block.strip()):
-            row = row.strip()
-            continued = row.endswith(r"\nonumber")
-            row = row.removesuffix(r"\nonumber").strip()
-            current = f"{current} {row}" if current else row
-            if not continued:
-                out.append(re.sub(r"\s*&\s*", " ", current).strip())
-                current = ""
-    return out
 
-
-def has_chain(tex: str, lhs: str, tail: str) -> bool:
-    return any(c.startswith(f"{lhs} = ") and c.endswith(f" = {tail}") for c in chains(tex))
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
