@@ -22,7 +22,6 @@ question  find     value  symbolic = numeric?  expected  status
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,7 +31,7 @@ import sympy
 from sympy import Expr
 
 from .errors import InputError, InputTypeError, RnnsymError
-from .exercise import Exercise, Question
+from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
 from .numeric import close, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
@@ -74,10 +73,7 @@ def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[s
     ...
     rnnsym.errors.InputError: answers: got '9.z', expected a question label of the exercise (one of 1.a, 1.b, 1.c, 1.d)
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(source, "malformed TOML", f"valid TOML ({error})") from None
+    data = parse_toml(text, source)
     for name in data:
         if name not in _KEY_KEYS:
             raise InputError("key", name, "a key among " + ", ".join(_KEY_KEYS))
@@ -107,13 +103,7 @@ def _expected(label: str, value: object, exercise: Exercise) -> Expected:
 
 def load_key(path: str | Path, exercise: Exercise) -> dict[str, Expected]:
     """Read the answer key at ``path`` (see :func:`loads_key`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise InputError("key", str(path), f"a readable UTF-8 TOML file ({reason})") from None
-    return loads_key(text, exercise, str(path))
+    return loads_key(read_text(path, "key"), exercise, str(path))
 
 
 @dataclass

@@ -218,24 +218,31 @@ def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
     return Exercise(title, graph, values, parsed, intro.strip(), source)
 
 
-def loads(text: str, source: str = "<string>") -> Exercise:
-    """An :class:`Exercise` from TOML text."""
+def parse_toml(text: str, source: str) -> dict:
+    """TOML ``text`` as a table; malformed TOML is an :class:`InputError` naming ``source``."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(source, "malformed TOML", f"valid TOML ({error})") from None
-    return from_dict(data, source)
+
+
+def read_text(path: str | Path, field: str) -> str:
+    """The UTF-8 text of the file at ``path``; an unreadable file is an :class:`InputError` naming ``field``."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise InputError(field, str(path), f"a readable UTF-8 TOML file ({reason})") from None
+
+
+def loads(text: str, source: str = "<string>") -> Exercise:
+    """An :class:`Exercise` from TOML text."""
+    return from_dict(parse_toml(text, source), source)
 
 
 def load(path: str | Path) -> Exercise:
     """Read and validate the exercise file at ``path``."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise InputError("exercise", str(path), f"a readable UTF-8 TOML file ({reason})") from None
-    return loads(text, str(path))
+    return loads(read_text(path, "exercise"), str(path))
 
 
 def reference() -> Exercise:

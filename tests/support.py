@@ -7,6 +7,7 @@ from importlib import resources
 
 import pytest
 
+from rnnsym.cli import main
 from rnnsym.exercise import REFERENCE
 
 TEXT = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
@@ -64,3 +65,13 @@ def chains(tex: str) -> list[str]:
 def has_chain(tex: str, lhs: str, tail: str) -> bool:
     """Whether a chain of ``tex`` starts with ``lhs =`` and ends with ``= tail``."""
     return any(c.startswith(f"{lhs} = ") and c.endswith(f" = {tail}") for c in chains(tex))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """``rnnsym.cli.main(argv)``: its exit status (returned or raised by argparse), stdout and stderr."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -14,9 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 import rnnsym
-from rnnsym.cli import main
 
-from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, variant  # noqa: E402
+from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, run, variant# noqa: E402
 
 
 
@@ -25,14 +24,6 @@ def assert_seed_answers(tex: str) -> None:
         assert has_chain(tex, lhs, tail), (lhs, tail)
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """``main(argv)`` with its exit status (returned or raised by argparse), stdout and stderr."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_error_line(err: str, *words: str, prefix: str = "rnnsym: error: ") -> str:

@@ -11,10 +11,9 @@ import pytest
 
 import rnnsym
 from rnnsym import InputError, Sheet, TeXError, loads
-from rnnsym.cli import main
 from rnnsym.sheet import build_pdf, write_atomic
 
-from support import SEED_ANSWERS, chains, has_chain, needs_tex, variant  # noqa: E402
+from support import SEED_ANSWERS, chains, has_chain, needs_tex, run, variant# noqa: E402
 
 BROKEN = r"\\badcommand"
 
@@ -23,13 +22,6 @@ BROKEN = r"\\badcommand"
 
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
