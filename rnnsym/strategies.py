@@ -111,6 +111,17 @@ def _sizes(name: str, value: object) -> SearchStrategy[int]:
     return st.sampled_from(sorted(set(chosen)))
 
 
+def _strategy_of(name: str, value: Any, kind: type, default) -> SearchStrategy:
+    """``value`` as a strategy: ``None`` draws from ``default()``, an instance of ``kind`` is fixed."""
+    if value is None:
+        return default()
+    if isinstance(value, kind):
+        return st.just(value)
+    if isinstance(value, SearchStrategy):
+        return value
+    raise InvalidArgument(f"{_describe(name, value)} must be a rnnsym.{kind.__name__}, a strategy of them or None")
+
+
 def _shared(k: Mapping[str, Any]) -> dict[str, SearchStrategy]:
     """Strategies for the keywords every built-in cell takes."""
     return {
@@ -242,14 +253,7 @@ def graphs(
         raise InvalidArgument(f"{_describe('max_steps', max_steps)} must be at least min_steps={min_steps}")
     if loss_at is not None and not isinstance(loss_at, SearchStrategy) and loss_at not in ("all", "last"):
         raise InvalidArgument(f"{_describe('loss_at', loss_at)} must be 'all', 'last', a strategy or None")
-    if cells is None:
-        cell_strategy = _any_cell()
-    elif isinstance(cells, Cell):
-        cell_strategy = st.just(cells)
-    elif isinstance(cells, SearchStrategy):
-        cell_strategy = cells
-    else:
-        raise InvalidArgument(f"{_describe('cells', cells)} must be a rnnsym.Cell, a strategy of them or None")
+    cell_strategy = _strategy_of("cells", cells, Cell, _any_cell)
 
     @st.composite
     def draw_graph(draw: Any) -> Graph:
@@ -355,14 +359,7 @@ def exercises(
     >>> ex.values
     {'h_0': 0, 'W_h': 0, 'W_x': 0, 'W_y': 0, 'x_1': 0, 'x_2': 0, 'y_1': 0, 'y_2': 0}
     """
-    if graphs is None:
-        graph_strategy = _any_graph()
-    elif isinstance(graphs, Graph):
-        graph_strategy = st.just(graphs)
-    elif isinstance(graphs, SearchStrategy):
-        graph_strategy = graphs
-    else:
-        raise InvalidArgument(f"{_describe('graphs', graphs)} must be a rnnsym.Graph, a strategy of them or None")
+    graph_strategy = _strategy_of("graphs", graphs, Graph, _any_graph)
     for name, bound in (("min_value", min_value), ("max_value", max_value)):
         _bound(name, bound)
     _integer("max_denominator", max_denominator, 1)

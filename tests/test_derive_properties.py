@@ -346,6 +346,16 @@ NONLINEAR_SWEEP = [
 ]
 
 
+def expanded_loss_agrees(cfg, point):
+    """Assert that the expanded loss is the loss of the independent forward pass at
+    ``point``; return the point in mpmath and the evaluation memo to reuse."""
+    at = to_mp(point)
+    memo: dict = {}
+    with mpmath.workdps(DPS):
+        assert close(numeric(expanded_loss(cfg), at, memo), forward(cfg, at)[0])
+    return at, memo
+
+
 @pytest.mark.parametrize("cfg", NONLINEAR_SWEEP, ids=lambda c: f"{c.activation}-{'bias' if c.bias else 'nobias'}-{c.loss}-{c.steps}")
 @SWEEP
 @given(data=st.data())
@@ -353,11 +363,7 @@ def test_nonlinear_expanded_derivative_equals_diff_of_expanded_loss(cfg, data):
     g = graph_for(cfg)
     point = data.draw(points(g), label="point")
     assume_off_kinks(cfg, point)
-    at = to_mp(point)
-    memo: dict = {}
-    # The expanded loss is the loss of the independent forward pass.
-    with mpmath.workdps(DPS):
-        assert close(numeric(expanded_loss(cfg), at, memo), forward(cfg, at)[0])
+    at, memo = expanded_loss_agrees(cfg, point)
     pairs = expanded_pairs(cfg)
     assert {name for name, _, _ in pairs} == {*map(str, g.leaves), *INTERMEDIATE}
     for name, got, want in pairs:
@@ -589,10 +595,7 @@ def test_nonlinear_last_step_loss_equals_diff_of_expanded_loss(activation, loss,
     g = graph_for(cfg)
     point = data.draw(points(g), label="point")
     assume_off_kinks(cfg, point)
-    at = to_mp(point)
-    memo: dict = {}
-    with mpmath.workdps(DPS):
-        assert close(numeric(expanded_loss(cfg), at, memo), forward(cfg, at)[0])
+    at, memo = expanded_loss_agrees(cfg, point)
     for name, got, want in expanded_pairs(cfg):
         assert close(numeric(got, at, memo), numeric(want, at, memo)), f"dL/d{name}"
 
