@@ -15,7 +15,7 @@ The pipeline, stage by stage::
 
 __version__ = "0.1.0"
 
-from .errors import InputError, InputTypeError, RnnsymError, TeXError
+from .errors import InputError, InputTypeError, LimitError, RnnsymError, TeXError
 from .values import Number, parse_number
 from .notation import Notation
 from .ops import ACTIVATIONS, LOSSES
@@ -36,6 +36,7 @@ __all__ = [
     "InputError",
     "InputTypeError",
     "LOSSES",
+    "LimitError",
     "Notation",
     "Number",
     "Question",

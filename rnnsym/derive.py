@@ -25,7 +25,7 @@ from sympy import Expr, S, Symbol
 from .errors import InputError
 from .graph import Graph
 from .ops import Juxt, Partial, Times, plain, product, substitute, total
-from .values import Exact, bind
+from .values import Exact, bind, check_size
 
 __all__ = ["Step", "Derivation", "derive", "compute", "derivative", "SPLITS", "MAX_PATHS"]
 
@@ -62,7 +62,7 @@ def _atom(value: Expr, name: str) -> Expr:
     an irrational number, so that sums of products of it stay small."""
     if value.is_number and not value.is_Number and not isinstance(value, Exact):
         return Exact(name, value)
-    return value
+    return check_size(value, name)
 
 
 class Evaluator:
@@ -175,6 +175,15 @@ class Derivation:
         from .render import render
 
         return render(self, values, options)
+
+    def notes(self, values: Mapping, options=None) -> list[str]:
+        """Remarks a reader needs beside the lines at ``values``, as LaTeX
+        sentences: a relu evaluated exactly at its kink, where it has no derivative."""
+        from .render import kink_notes
+
+        if self.wrt is None:
+            return []
+        return kink_notes(self.graph, self.environment(values), self.graph.upstream(self.of), options)
 
     def lines(self, values: Mapping | None = None, options=None) -> list:
         """The derivation as :class:`~rnnsym.render.Line` objects (parts kept apart for layout)."""

@@ -15,7 +15,7 @@ model.steps: got 0, expected an integer >= 1
 
 from __future__ import annotations
 
-__all__ = ["RnnsymError", "InputError", "InputTypeError", "TeXError"]
+__all__ = ["RnnsymError", "InputError", "InputTypeError", "LimitError", "TeXError"]
 
 
 class RnnsymError(Exception):
@@ -50,5 +50,26 @@ class InputTypeError(InputError, TypeError):
         self.args = (f"{field}: got {_describe(value)} of type {type(value).__name__}, expected {expected}",)
 
 
+class LimitError(InputError):
+    """A value is beyond one of the stated limits of :mod:`rnnsym.limits`.
+
+    ``expected`` names the limit (``"at most 10000 steps"``), so the message
+    reads ``model.steps: got 1000000, expected at most 10000 steps (a limit: …)``.
+    """
+
+
 class TeXError(RnnsymError, RuntimeError):
-    """LaTeX failed to build a document; the message holds ``file:line: message``."""
+    """TeX failed to build a document.
+
+    The message gives TeX's own error (its ``!`` line) and, when it can be
+    traced, the line of the LaTeX and the exercise key it was written from;
+    ``line``, ``origin`` and ``tex_message`` hold them apart (``None`` when
+    unknown).
+    """
+
+    def __init__(self, message: str, line: int | None = None, origin: str | None = None,
+                 tex_message: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.origin = origin
+        self.tex_message = tex_message

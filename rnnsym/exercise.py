@@ -27,7 +27,8 @@ from .render import RenderOptions
 from .topics import TOPICS
 from .errors import InputError, InputTypeError
 from .graph import Graph, build
-from .values import bind
+from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
+from .values import TomlFloat, bind
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
 
@@ -132,10 +133,12 @@ def _check_keys(data: dict, name: str, allowed: tuple[str, ...]) -> None:
 
 def _string(data: dict, key: str, name: str, default: str | None = None) -> str:
     value = data.get(key, default)
+    field_ = f"{name}.{key}" if name else key
     if value is None:
-        raise InputError(f"{name}.{key}", None, "a string (this key is required)")
+        raise InputError(field_, None, "a string (this key is required)")
     if not isinstance(value, str):
-        raise InputTypeError(f"{name}.{key}", value, "a string")
+        raise InputTypeError(field_, value, "a string")
+    check_at_most(field_, len(value), MAX_TEXT, "characters", shown=f"a text of {len(value)} characters")
     return value
 
 
@@ -212,24 +215,39 @@ def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
     questions = data.get("questions", [])
     if not isinstance(questions, list):
         raise InputTypeError("questions", questions, "an array of tables ([[questions]])")
+    check_at_most("questions", len(questions), MAX_QUESTIONS, "questions", shown=f"{len(questions)} questions")
     model = data.get("model", {})
     defaults = {k: model[k] for k in ("truncate", "truncation") if k in model}
     parsed = tuple(_question(q, i, graph, defaults=defaults) for i, q in enumerate(questions))
+    first: dict[str, int] = {}
+    for i, q in enumerate(parsed):
+        if q.label in first:
+            raise InputError(f"questions[{i}].label", q.label,
+                             f"a label no other question has (questions[{first[q.label]}] is labelled {q.label!r} too)")
+        first[q.label] = i
     return Exercise(title, graph, values, parsed, intro.strip(), source)
 
 
 def parse_toml(text: str, source: str) -> dict:
-    """TOML ``text`` as a table; malformed TOML is an :class:`InputError` naming ``source``."""
+    """TOML ``text`` as a table, floats read from their spelling (:class:`~rnnsym.values.TomlFloat`);
+    malformed TOML is an :class:`InputError` naming ``source``."""
+    check_at_most(source, len(text), MAX_FILE_BYTES, "characters", shown=f"a text of {len(text)} characters")
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"), parse_float=TomlFloat)
     except tomllib.TOMLDecodeError as error:
         raise InputError(source, "malformed TOML", f"valid TOML ({error})") from None
+    except ValueError as error:  # an integer too long for Python to read
+        raise InputError(source, "a number too long to read", f"numbers of at most 4300 digits ({error})") from None
 
 
 def read_text(path: str | Path, field: str) -> str:
-    """The UTF-8 text of the file at ``path``; an unreadable file is an :class:`InputError` naming ``field``."""
+    """The UTF-8 text of the file at ``path`` (a leading byte-order mark is dropped);
+    an unreadable, non-UTF-8 or too large file is an :class:`InputError` naming ``field``."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        check_at_most(field, len(data), MAX_FILE_BYTES, "bytes", shown=f"{path} (more than {MAX_FILE_BYTES} bytes)")
+        return data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise InputError(field, str(path), f"a readable UTF-8 TOML file ({reason})") from None

@@ -29,9 +29,10 @@ from sympy import Expr, Symbol
 
 from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_cell, now, placeholder, prev
 from .errors import InputError, InputTypeError
+from .limits import MAX_EDGES, MAX_STEPS, check_at_most
 from .notation import symbol
-from .ops import plain, substitute, total
-from .values import Exact
+from .ops import plain, relu, substitute, total
+from .values import Exact, check_size
 
 __all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
 
@@ -199,8 +200,21 @@ class Graph:
             value = a.expr.xreplace(env)
             if value.is_number and not value.is_Number and not isinstance(value, Exact):
                 value = Exact(str(a.target), value)
-            env[a.target] = value
+            env[a.target] = check_size(value, str(a.target))
         return env
+
+    def kinks(self, env: Mapping[Symbol, Expr], within: Iterable[Symbol] | None = None) -> list[Symbol]:
+        """The quantities (among ``within``, default all) whose relu argument is
+        exactly 0 at ``env``: relu has no derivative there, and rnnsym takes
+        relu′(0) = 0."""
+        chosen = set(within) if within is not None else None
+        out = []
+        for a in self.assignments:
+            if chosen is not None and a.target not in chosen:
+                continue
+            if any(f.args[0].xreplace(env) == 0 for f in a.expr.atoms(relu)):
+                out.append(a.target)
+        return out
 
     def local_partial(self, target: Symbol, dependency: Symbol) -> Expr:
         """The local partial form ∂⁺target/∂dependency (0 when not used)."""
@@ -219,6 +233,9 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
     loss_steps = _check_loss_at(loss_at, steps)
     per_step = [e for e in cell.equations if e.role != "loss"]
     losses = [e for e in cell.equations if e.role == "loss"]
+    edges = steps * sum(len(e.partials) for e in per_step) + len(loss_steps) * (1 + sum(len(e.partials) for e in losses))
+    check_at_most("model", edges, MAX_EDGES, "local derivatives in the unrolled model (steps × the cell's size)",
+                  shown=f"{steps} steps of a cell with {sum(len(e.partials) for e in cell.equations)} local derivatives a step")
     computed = {e.base for e in cell.equations}
     states, inputs, targets = [], [], []
     for e in cell.equations:
@@ -270,12 +287,13 @@ def _tensors(leaves, quantities, sequences) -> dict[str, dict[tuple[int, ...], S
     """Group symbols into named tensors by their indices: ``W_h`` → {(1, 2): W_h[1,2], …};
     the per-step leaves of each sequence base as ``x`` → {(t, i): x_t[i]}."""
     out: dict[str, dict[tuple[int, ...], Symbol]] = {}
+    leaf_set = frozenset(leaves)
     for s in (*leaves, *quantities):
         head, _, rest = s.name.partition("[")
         index = tuple(int(i) for i in rest.rstrip("]").split(",")) if rest else ()
         out.setdefault(head, {})[index] = s
         match = _STEP_NAME.fullmatch(s.name)
-        if match and match["base"] in sequences and s in leaves:
+        if match and match["base"] in sequences and s in leaf_set:
             extra = tuple(int(i) for i in match["index"].split(",")) if match["index"] else ()
             out.setdefault(match["base"], {})[(int(match["t"]), *extra)] = s
     return out
@@ -297,6 +315,7 @@ def _check_steps(steps: object) -> int:
         raise InputTypeError("model.steps", steps, "an integer >= 1")
     if steps < 1:
         raise InputError("model.steps", steps, "an integer >= 1")
+    check_at_most("model.steps", steps, MAX_STEPS, "steps")
     return steps
 
 

@@ -152,6 +152,13 @@ class TensorDerivation:
         """The lines as LaTeX strings."""
         return [str(line) for line in self.lines(values, options)]
 
+    def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """Remarks a reader needs beside the lines (see :meth:`rnnsym.derive.Derivation.notes`)."""
+        from .render import kink_notes
+
+        within = {q for s in self.of if not self.graph.is_leaf(s) for q in self.graph.upstream(s)}
+        return kink_notes(self.graph, self.environment(values), within, options)
+
 
 def _lookup(graph, name: str, field: str) -> Matrix:
     try:

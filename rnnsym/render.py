@@ -25,7 +25,7 @@ from sympy.printing.latex import LatexPrinter
 from .errors import InputError, InputTypeError
 from .notation import DEFAULT, Notation
 from .ops import Juxt, Partial, Times
-from .values import Exact, bind, format_exact
+from .values import Exact, bind, decimal_latex, format_exact
 
 if TYPE_CHECKING:
     from .derive import Derivation, Step
@@ -99,7 +99,8 @@ class Printer(LatexPrinter):
         if self.numbers is None or expr not in self.numbers:
             return None
         text = self.numbers[expr]
-        return rf"\left({text}\right)" if text.startswith("-") else text
+        # a negative number, or one in scientific form, is bracketed where it stands in a formula
+        return rf"\left({text}\right)" if text.startswith("-") or r"\times 10^" in text else text
 
     def _print_Symbol(self, expr: Symbol, style: str = "plain") -> str:
         number = self._number(expr)
@@ -179,7 +180,7 @@ def format_value(value: Expr, options: RenderOptions, approx: Expr | None = None
 
 
 def _decimal(value: Expr, digits: int) -> str:
-    return sympy.latex(sympy.N(value, digits))
+    return decimal_latex(value, digits)
 
 
 class _Context:
@@ -199,7 +200,9 @@ class _Context:
             self.spelled = {s: n.latex for s, n in bound.items()}
             for q in graph.quantities:
                 if isinstance(env[q], sympy.Rational):
-                    self.spelled[q] = format_exact(env[q], options.max_decimals)
+                    text = format_exact(env[q], options.max_decimals)
+                    if not text.startswith(r"\approx"):  # too long to write exactly: a decimal below
+                        self.spelled[q] = text
 
     def numbers(self, form: Expr) -> tuple[str, bool] | None:
         """``form`` with every symbol and named partial replaced by its number,
@@ -213,8 +216,9 @@ class _Context:
                 exact = False
         for p in form.atoms(Partial):
             value = self.evaluate.partial(p)
-            if isinstance(value, sympy.Rational):
-                table[p] = format_exact(value, self.options.max_decimals)
+            text = format_exact(value, self.options.max_decimals) if isinstance(value, sympy.Rational) else r"\approx"
+            if not text.startswith(r"\approx"):
+                table[p] = text
             else:
                 table[p] = self._decimal(self.approx.partial(p))
                 exact = False
@@ -259,10 +263,12 @@ class _Context:
         shown = self._value(form, value)
         if len(values) < 2 or not all(isinstance(v, sympy.Rational) for v in values):
             return Line((lhs, shown))
-        text = format_exact(values[0], self.options.max_decimals)
-        for v in values[1:]:
-            sign = "-" if v < 0 else "+"
-            text += f" {sign} {format_exact(abs(v), self.options.max_decimals)}"
+        terms = [format_exact(abs(v), self.options.max_decimals) for v in values]
+        if any(t.startswith(r"\approx") for t in terms):
+            return Line((lhs, shown))
+        text = ("-" if values[0] < 0 else "") + terms[0]
+        for v, term in zip(values[1:], terms[1:]):
+            text += f" {'-' if v < 0 else '+'} {term}"
         return Line((lhs, text, shown))
 
 
@@ -279,6 +285,22 @@ def render_lines(
 def render(derivation: "Derivation", values: Mapping | None = None, options: RenderOptions | None = None) -> list[str]:
     """The derivation as LaTeX relation chains, one string a line (no math delimiters)."""
     return [str(line) for line in render_lines(derivation, values, options)]
+
+
+def kink_notes(graph: "Graph", env: Mapping[Symbol, Expr], within, options: RenderOptions | None = None) -> list[str]:
+    """A sentence for the relu kinks among ``within`` at ``env`` (none when there are none)."""
+    from .ops import relu
+
+    printer = Printer(options or RenderOptions())
+    zeros = [f.args[0] for q in graph.kinks(env, within) for f in graph.assignment(q).form.atoms(relu)
+             if f.args[0].xreplace(env) == 0]
+    if not zeros:
+        return []
+    where = ", ".join(f"${printer.doprint(z)} = 0$" for z in dict.fromkeys(zeros))
+    return [
+        rf"Note: at these values {where}: relu has no derivative at 0 (its kink). The lines above take "
+        r"$\operatorname{relu}'(0) = 0$, one of its subgradients; a finite-difference check is not meaningful there."
+    ]
 
 
 def render_assignments(graph: "Graph", options: RenderOptions | None = None) -> list[str]:

@@ -18,21 +18,49 @@ Number('0.1')
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from dataclasses import dataclass
 from typing import Mapping
 
+import mpmath
 import sympy
 
 from .errors import InputError, InputTypeError
+from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_RESULT_DIGITS, check_at_most, digits_of
 
-__all__ = ["Number", "Exact", "parse_number", "format_exact", "bind", "Missing", "exact_form"]
+__all__ = ["Number", "Exact", "TomlFloat", "parse_number", "format_exact", "decimal_latex", "bind", "Missing",
+           "exact_form", "check_size"]
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)", re.ASCII)
-_MAX_EXPONENT = 100
 _EXPECTED = "a number: an integer, a decimal such as \"0.1\" or a fraction such as \"1/3\""
+#: Results with more digits than this are written in scientific form.
+_SHOWN_DIGITS = 30
+
+
+class TomlFloat(decimal.Decimal):
+    """A TOML float as its author wrote it (``parse_float`` of :func:`tomllib.loads`).
+
+    TOML floats are read from their spelling, never through a binary double:
+    ``1e-400`` stays 10⁻⁴⁰⁰ and a 21-digit π keeps its 21 digits.  ``text`` is
+    the spelling (``"2.5e-3"``), which :func:`parse_number` keeps for display.
+
+    >>> import tomllib
+    >>> tomllib.loads("W = 0.10000000000000000001", parse_float=TomlFloat)["W"].text
+    '0.10000000000000000001'
+    """
+
+    __slots__ = ("text",)
+
+    def __new__(cls, text: str) -> "TomlFloat":
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,9 @@ class Number:
         match = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", text)
         if match:
             return f"{match.group(1)}{match.group(2)}/{match.group(3)}"
+        match = re.fullmatch(r"(-?[\d.]+) \\times 10\^\{(-?\d+)\}", text)
+        if match:
+            return f"{match.group(1)}e{match.group(2)}"
         return text
 
     def _repr_latex_(self) -> str:
@@ -61,15 +92,22 @@ class Number:
 def parse_number(value: object, field: str) -> Number:
     """Turn an exercise value into an exact :class:`Number`.
 
-    Accepts ``int``, finite ``float`` (read by its shortest decimal ``repr``, so
-    the TOML float ``0.1`` is exactly 1/10), and strings holding an integer, a
-    decimal (optionally with an exponent) or a fraction ``p/q``.  Anything else
-    raises :class:`~rnnsym.errors.InputError` naming ``field``.
+    Accepts ``int``; a TOML float (:class:`TomlFloat`, read from its spelling)
+    or any :class:`decimal.Decimal`; a Python ``float``, read by its shortest
+    decimal ``repr`` (so ``0.1`` is exactly 1/10: the double nearest to 0.1 is
+    taken to mean 0.1); a :class:`sympy.Rational`; and strings holding an
+    integer, a decimal (optionally with an exponent) or a fraction ``p/q``.
+    Anything else raises :class:`~rnnsym.errors.InputError` naming ``field``;
+    a number with more than :data:`~rnnsym.limits.MAX_DIGITS` digits or an
+    exponent beyond :data:`~rnnsym.limits.MAX_EXPONENT` raises
+    :class:`~rnnsym.errors.LimitError`.
 
     >>> parse_number(10, "x").exact
     10
     >>> parse_number(0.25, "x").exact
     1/4
+    >>> parse_number("1e-400", "x").exact == sympy.Rational(1, 10**400)
+    True
     >>> parse_number("__import__('os')", "values.W_h")
     Traceback (most recent call last):
     ...
@@ -78,27 +116,46 @@ def parse_number(value: object, field: str) -> Number:
     if isinstance(value, bool):
         raise InputTypeError(field, value, _EXPECTED)
     if isinstance(value, int):
+        check_at_most(field, digits_of(value), MAX_DIGITS, "digits", shown=_abbreviate(value))
         return Number(sympy.Integer(value), str(value))
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise InputError(field, value, "a finite number")
+        text = value.text.replace("_", "") if isinstance(value, TomlFloat) else format(value, "f" if -30 < value.adjusted() < 30 else "e")
+        return _from_text(text, field, value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InputError(field, value, "a finite number")
         return _from_text(repr(value), field, value)
     if isinstance(value, sympy.Rational):
-        return Number(value, format_exact(value))
+        check_at_most(field, digits_of(value.p, value.q), MAX_DIGITS, "digits", shown="a number")
+        text = format_exact(value)
+        if text.startswith(r"\approx"):  # a spelling is exact, however long
+            text = str(value.p) if value.q == 1 else rf"{'-' if value < 0 else ''}\frac{{{abs(value.p)}}}{{{value.q}}}"
+        return Number(value, text)
     if isinstance(value, str):
         return _from_text(value.strip(), field, value)
     raise InputTypeError(field, value, _EXPECTED)
 
 
+def _abbreviate(value: int) -> str:
+    return f"an integer of {digits_of(value)} digits"
+
+
 def _from_text(text: str, field: str, original: object) -> Number:
+    if len(text) > 3 * MAX_DIGITS:
+        raise InputError(field, original, f"a number of at most {MAX_DIGITS} digits")
     if _DECIMAL.fullmatch(text):
         mantissa, _, exponent = text.lower().partition("e")
-        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
-            raise InputError(field, original, f"a finite number with an exponent of at most {_MAX_EXPONENT}")
-        exact = sympy.Rational(mantissa) * sympy.Integer(10) ** int(exponent or 0)
+        significant = len(mantissa.lstrip("+-").replace(".", "").lstrip("0"))
+        check_at_most(field, significant, MAX_DIGITS, "significant digits", shown=original)
+        if exponent and abs(int(exponent)) > MAX_EXPONENT:
+            check_at_most(field, abs(int(exponent)), MAX_EXPONENT, "as the size of the exponent", shown=original)
+        exact = sympy.Rational(mantissa) * sympy.Rational(10) ** int(exponent or 0)
         return Number(exact, _decimal_latex(mantissa, exponent) if exact != 0 else "0")
     match = _FRACTION.fullmatch(text)
     if match:
+        check_at_most(field, len(text), MAX_DIGITS, "digits", shown=original)
         numerator, denominator = int(match.group(1)), int(match.group(2))
         if denominator == 0:
             raise InputError(field, original, "a fraction with a non-zero denominator")
@@ -126,6 +183,9 @@ def format_exact(value: sympy.Rational, max_decimals: int = 6) -> str:
 
     Integers print as integers; a fraction whose decimal expansion ends within
     ``max_decimals`` digits prints as that decimal; any other as ``\\frac``.
+    A number too long to read (more than 30 digits) is written in scientific
+    form: exactly when it is a short decimal times a power of ten, else to six
+    significant digits after ``\\approx``.
 
     >>> format_exact(sympy.Rational(-4))
     '-4'
@@ -133,12 +193,17 @@ def format_exact(value: sympy.Rational, max_decimals: int = 6) -> str:
     '0.3'
     >>> format_exact(sympy.Rational(1, 3))
     '\\\\frac{1}{3}'
+    >>> format_exact(sympy.Rational(1, 10**400)), format_exact(sympy.Rational(25 * 10**99))
+    ('1 \\\\times 10^{-400}', '2.5 \\\\times 10^{100}')
+    >>> format_exact(sympy.Rational(2**200, 3))
+    '\\\\approx 5.35646 \\\\times 10^{59}'
     """
     value = sympy.Rational(value)
-    if value.q == 1:
-        return str(value.p)
-    sign = "-" if value < 0 else ""
-    p, q = abs(value.p), value.q
+    p, q = int(value.p), int(value.q)
+    sign = "-" if p < 0 else ""
+    p = abs(p)
+    if q == 1 and digits_of(p) <= _SHOWN_DIGITS:
+        return sign + str(p)
     twos = fives = 0
     while q % 2 == 0:
         q //= 2
@@ -147,11 +212,73 @@ def format_exact(value: sympy.Rational, max_decimals: int = 6) -> str:
         q //= 5
         fives += 1
     digits = max(twos, fives)
-    if q == 1 and digits <= max_decimals:
-        scaled = p * 10**digits // value.q
-        whole, frac = divmod(scaled, 10**digits)
-        return f"{sign}{whole}.{frac:0{digits}d}"
-    return f"{sign}\\frac{{{p}}}{{{value.q}}}"
+    if q == 1:  # a terminating decimal: p / (2^twos 5^fives)
+        scaled = p * 2 ** (digits - twos) * 5 ** (digits - fives)  # value × 10^digits
+        if digits <= max_decimals and digits_of(scaled) <= _SHOWN_DIGITS:
+            whole, frac = divmod(scaled, 10**digits)
+            return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
+    if digits_of(abs(value.p), value.q) <= _SHOWN_DIGITS:
+        return f"{sign}\\frac{{{p}}}{{{value.q}}}"
+    if q == 1:
+        return _scientific(scaled, -digits, sign)
+    return _approximate(value)
+
+
+def _scientific(significand: int, exponent: int, sign: str) -> str:
+    """``sign significand × 10^exponent`` in scientific form: exact when short."""
+    zeros = 0
+    while significand and significand % 10 == 0 and zeros < 5 * MAX_RESULT_DIGITS:
+        significand //= 10
+        zeros += 1
+    exponent += zeros
+    if digits_of(significand) > 16:
+        return _approximate(sympy.Rational(int(sign + "1") * significand) * sympy.Rational(10) ** exponent)
+    text = str(significand)
+    exponent += len(text) - 1
+    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return sign + (mantissa if exponent == 0 else f"{mantissa} \\times 10^{{{exponent}}}")
+
+
+def _approximate(value: sympy.Rational, digits: int = 6) -> str:
+    """``\\approx`` and ``value`` to ``digits`` significant digits, in scientific form."""
+    with mpmath.workdps(digits + 10):
+        text = mpmath.nstr(mpmath.mpf(int(value.p)) / int(value.q), digits, min_fixed=1, max_fixed=0)
+    mantissa, _, exponent = text.partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    exponent = int(exponent or 0)
+    return r"\approx " + (mantissa if exponent == 0 else f"{mantissa} \\times 10^{{{exponent}}}")
+
+
+def decimal_latex(value: object, digits: int) -> str:
+    """LaTeX for ``value`` (a real sympy or mpmath number) to ``digits`` significant
+    digits: fixed-point between 10⁻⁵ and 10^digits, else ``d.ddd \\times 10^{n}``.
+
+    >>> decimal_latex(sympy.tanh(1), 6), decimal_latex(sympy.Rational(10**100 + 1), 6)
+    ('0.761594', '1 \\\\times 10^{100}')
+    """
+    if isinstance(value, mpmath.mpf):
+        mpf = value._mpf_
+    else:
+        number = sympy.N(value, digits + 5)
+        if not isinstance(number, sympy.Float):
+            raise InputTypeError("value", value, "a real number")
+        mpf = number._mpf_
+    text = mpmath.libmp.to_str(mpf, digits, strip_zeros=True)
+    mantissa, _, exponent = text.partition("e")
+    if not exponent:
+        return mantissa
+    mantissa = mantissa.removesuffix(".0")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}"
+
+
+def check_size(value: sympy.Expr, field: str) -> sympy.Expr:
+    """``value``, or :class:`~rnnsym.errors.LimitError` when it is a rational with
+    more than :data:`~rnnsym.limits.MAX_RESULT_DIGITS` digits."""
+    if isinstance(value, sympy.Rational):
+        size = digits_of(int(value.p), int(value.q))
+        check_at_most(field, size, MAX_RESULT_DIGITS, "digits in an exact value",
+                      shown=f"a number of about {size} digits")
+    return value
 
 
 _MISSING_EXPECTED = "a number (every leaf of the model needs a value)"

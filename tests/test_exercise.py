@@ -109,7 +109,7 @@ BAD = {
     "x not a list": (variant(("x = [10, 10]", 'x = "10"')), InputError, "values.x", "'10'", "a list of 2 numbers"),
     "x item abc": (variant(("x = [10, 10]", 'x = [10, "abc"]')), InputError, "values.x[2]", "'abc'", "a number"),
     "value abc": (variant(('W_x = "0.1"', 'W_x = "abc"')), InputError, "values.W_x", "'abc'", "a number"),
-    "value 1e999": (variant(('W_x = "0.1"', 'W_x = "1e999"')), InputError, "values.W_x", "'1e999'", "exponent"),
+    "value 1e1001": (variant(('W_x = "0.1"', 'W_x = "1e1001"')), InputError, "values.W_x", "'1e1001'", "exponent"),
     "value import": (
         variant(('W_x = "0.1"', "W_x = \"__import__('os')\"")),
         InputError, "values.W_x", "__import__('os')", "a number",
