@@ -11,15 +11,20 @@ stderr and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import InputError, RnnsymError
+from .errors import InputError, RnnsymError, TeXError
 from .exercise import REFERENCE, Exercise, load, reference
+from .limits import TEX_TIMEOUT
+from .outputs import check_output, write_file
 from .render import RenderOptions
-from .sheet import Sheet, check_writable, compile_pdf, write_atomic
+from .sheet import Sheet
+from .tex import INSTALL_HINT, compile_pdf
 
 __all__ = ["main"]
 
@@ -37,27 +42,57 @@ def _options(args: argparse.Namespace) -> RenderOptions:
     return RenderOptions(times=args.times, partial=args.partial, numbers=not args.no_numbers)
 
 
-def _sheet(args: argparse.Namespace) -> int:
-    exercise = _exercise(args.exercise)
-    tex = Sheet([exercise], _options(args)).tex()
+_FORMATS = {".tex": "tex", ".pdf": "pdf"}
+
+
+def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """Where the sheet goes: (the .tex, the .pdf or None); (None, None) for standard output."""
     if args.output == "-":
         if args.pdf:
             raise _usage("--pdf needs an output file, not '-'")
-        sys.stdout.write(tex)
-        return 0
+        return None, None
     if args.output == "":
-        raise InputError("output", "", "a file name or - for stdout")
+        raise InputError("output", "", "a file name ending in .tex or .pdf, or - for standard output")
     stem = Path(args.exercise).stem if args.exercise else Path(REFERENCE).stem
-    out = check_writable(Path(args.output) if args.output else Path(f"{stem}.tex"))
-    if args.pdf:
-        pdf = check_writable(out.with_suffix(".pdf"))
-        data = compile_pdf(tex, out.name)
-        write_atomic(out, tex)
-        write_atomic(pdf, data)
-        print(f"wrote {out} and {pdf}")
-    else:
-        write_atomic(out, tex)
-        print(f"wrote {out}")
+    path = Path(args.output) if args.output else Path(f"{stem}.tex")
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError("output", str(path), "a file name ending in .tex or .pdf (-o x.pdf writes x.tex beside it), or - for standard output")
+    if kind == "pdf":
+        return path.with_suffix(".tex"), path
+    return path, (path.with_suffix(".pdf") if args.pdf else None)
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    exercise = _exercise(args.exercise)
+    tex_path, pdf_path = _targets(args)
+    inputs = [args.exercise] if args.exercise else []
+    for path in (tex_path, pdf_path):
+        if path is not None:
+            check_output(path, inputs)
+    document = Sheet([exercise], _options(args), trust_latex=args.trust_latex).document()
+    if tex_path is None:
+        sys.stdout.write(document.text)
+        return 0
+    if pdf_path is None:
+        write_file(tex_path, document.text, inputs)
+        print(f"wrote {tex_path}")
+        return 0
+    if shutil.which("latexmk") is None:
+        write_file(tex_path, document.text, inputs)
+        print(f"wrote {tex_path}")
+        print(f"rnnsym: no PDF: latexmk was not found; install TeX ({INSTALL_HINT}) and run again", file=sys.stderr)
+        return 1
+    try:
+        data = compile_pdf(document, args.tex_timeout)
+    except TeXError as error:
+        write_file(tex_path, document.text, inputs)
+        where = f" (line {error.line})" if error.line else ""
+        raise TeXError(f"{error}; no PDF was written, the LaTeX is kept in {tex_path}{where}", error.line,
+                       error.origin, error.tex_message) from None
+    write_file(tex_path, document.text, inputs)
+    write_file(pdf_path, data, inputs)
+    print(f"wrote {tex_path} and {pdf_path}")
     return 0
 
 
@@ -75,8 +110,11 @@ def _check(args: argparse.Namespace) -> int:
 def _derive(args: argparse.Namespace) -> int:
     exercise = _exercise(args.exercise)
     question = exercise.ask(args.find, split=args.split)
-    for line in exercise.answer(question).latex(exercise.values, _options(args)):
+    answer = exercise.answer(question)
+    for line in answer.latex(exercise.values, _options(args)):
         print(line)
+    for note in answer.notes(exercise.values, _options(args)):
+        print(f"% {note}")
     return 0
 
 
@@ -101,7 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     sheet = commands.add_parser("sheet", help="write a LaTeX (or PDF) solution sheet")
     sheet.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
     sheet.add_argument("-o", "--output", help="output .tex file, or - for stdout (default: EXERCISE.tex)")
-    sheet.add_argument("--pdf", action="store_true", help="also build the PDF with latexmk")
+    sheet.add_argument("--pdf", action="store_true", help="also build the PDF with latexmk (sandboxed)")
+    sheet.add_argument("--tex-timeout", type=_seconds, default=TEX_TIMEOUT, metavar="SECONDS",
+                       help=f"stop a PDF build that takes longer (default {TEX_TIMEOUT:g})")
+    sheet.add_argument("--trust-latex", action="store_true",
+                       help="allow any LaTeX command in intro, text and answer (for a file you trust)")
     render_flags(sheet)
     sheet.set_defaults(run=_sheet)
 
@@ -119,13 +161,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a number of seconds above 0 and at most 3600")
+    return value
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that clean-up runs as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    0: done; 1: ``check`` found a disagreement, or ``--pdf`` could not find TeX
+    (the .tex is written); 2: bad input, one line on stderr, nothing written
+    but a failed PDF build's .tex; 128 + n: stopped by signal n (Ctrl-C, SIGTERM,
+    SIGHUP), after removing temporary files and stopping TeX.
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 2
+    previous = {}
+    try:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, _stop)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
     try:
         return args.run(args)
     except _UsageError as error:
@@ -137,7 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnsym: interrupted", file=sys.stderr)
         return 130
-    return 0
+    except _Stopped as stopped:
+        print(f"rnnsym: stopped by {signal.Signals(stopped.signum).name}", file=sys.stderr)
+        return 128 + stopped.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

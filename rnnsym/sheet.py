@@ -1,4 +1,4 @@
-"""Solution sheets: exercises rendered as a LaTeX document, and built to PDF.
+"""Solution sheets: exercises rendered as a LaTeX document, and built to PDF (:mod:`rnnsym.tex`).
 
 >>> from rnnsym.exercise import reference
 >>> tex = Sheet([reference()]).tex()
@@ -10,20 +10,17 @@ True
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
-from .errors import InputError, TeXError
+from .errors import InputError, InputTypeError
 from .exercise import Exercise
+from .limits import TEX_TIMEOUT
 from .render import Line, RenderOptions, join_parts
+from .tex import Document, compile_pdf, escape, vet
 
-__all__ = ["Sheet", "write_atomic", "check_writable", "compile_pdf", "build_pdf", "ROW_WIDTH"]
+__all__ = ["Sheet", "ROW_WIDTH", "display", "rows"]
 
 #: Estimated width (in characters of typeset math) above which a chain is
 #: broken over several rows.
@@ -101,103 +98,58 @@ def display(lines: Sequence[Line], width: float = ROW_WIDTH) -> str:
 
 @dataclass(frozen=True)
 class Sheet:
-    """Exercises to typeset as one document of worked answers."""
+    """Exercises to typeset as one document of worked answers.
+
+    Titles and labels are plain text and are escaped; an exercise's ``intro``
+    and its questions' ``text`` and ``answer`` are LaTeX and are vetted
+    (:func:`rnnsym.tex.vet`) unless ``trust_latex`` is set.
+    """
 
     exercises: Sequence[Exercise]
     options: RenderOptions = field(default_factory=RenderOptions)
     title: str | None = None
+    trust_latex: bool = False
 
     def __post_init__(self) -> None:
         if not self.exercises:
             raise InputError("sheet.exercises", list(self.exercises), "at least one exercise")
+        if not isinstance(self.trust_latex, bool):
+            raise InputTypeError("sheet.trust_latex", self.trust_latex, "true or false")
+
+    def document(self) -> Document:
+        """The complete LaTeX document, with the exercise key behind each line."""
+        several = len(self.exercises) > 1
+        title = self.title or self.exercises[0].title
+        pieces: list[tuple[str, str | None]] = [(_PREAMBLE.rstrip("\n") + "\n", None)]
+        pieces.append((f"\\title{{{escape(title)}}}", "sheet title" if self.title else "title"))
+        pieces += [(r"\date{}", None), (r"\begin{document}", None), (r"\maketitle", None)]
+        for n, exercise in enumerate(self.exercises):
+            at = (lambda key: f"exercise {n + 1}: {key}") if several else (lambda key: key)
+            if several:
+                pieces.append((f"\\section*{{{escape(exercise.title)}}}", at("title")))
+            if exercise.intro:
+                pieces.append((vet(exercise.intro, at("intro"), self.trust_latex), at("intro")))
+            for i, (question, answer) in enumerate(exercise.answers(self.options)):
+                key = at(f"questions[{i}]")
+                pieces.append((f"\\subsection*{{{escape(question.label)}}}", f"{key}.label"))
+                if question.text:
+                    pieces.append((vet(question.text, f"{key}.text", self.trust_latex), f"{key}.text"))
+                pieces.append((r"\paragraph{Answer}", None))
+                generated = f"the answer to {question.label} (written by rnnsym)"
+                if question.show is not None:
+                    pieces += [(item if isinstance(item, str) else display(item), generated) for item in answer]
+                else:
+                    pieces.append((display(answer.lines(exercise.values, self.options)), generated))
+                    pieces += [(note, generated) for note in answer.notes(exercise.values)]
+                if question.answer_text:
+                    pieces.append((vet(question.answer_text, f"{key}.answer", self.trust_latex), f"{key}.answer"))
+        pieces.append((r"\end{document}", None))
+        return Document.join(pieces)
 
     def tex(self) -> str:
         """The complete LaTeX document."""
-        title = self.title or self.exercises[0].title
-        out = [_PREAMBLE, f"\\title{{{title}}}", r"\date{}", r"\begin{document}", r"\maketitle"]
-        for exercise in self.exercises:
-            if len(self.exercises) > 1:
-                out.append(f"\\section*{{{exercise.title}}}")
-            if exercise.intro:
-                out.append(exercise.intro)
-            for question, answer in exercise.answers(self.options):
-                out.append(f"\\subsection*{{{question.label}}}")
-                if question.text:
-                    out.append(question.text)
-                out.append(r"\paragraph{Answer}")
-                if question.show is not None:
-                    out.extend(item if isinstance(item, str) else display(item) for item in answer)
-                else:
-                    out.append(display(answer.lines(exercise.values, self.options)))
-                if question.answer_text:
-                    out.append(question.answer_text)
-        out.append(r"\end{document}")
-        return "\n\n".join(out) + "\n"
+        return self.document().text
 
-
-def check_writable(path: Path) -> Path:
-    """``path`` if a file can be written there, else :class:`~rnnsym.errors.InputError`."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not str(path) or path.name in ("", ".", ".."):
-        raise InputError("output", str(path), "a file name")
-    if path.is_dir():
-        raise InputError("output", str(path), "a file path, not a directory")
-    if not parent.is_dir():
-        raise InputError("output", str(path), f"a path in an existing directory ({parent} is not one)")
-    if not os.access(parent, os.W_OK):
-        raise InputError("output", str(path), f"a path in a writable directory ({parent} is not writable)")
-    return path
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so no partial file is left."""
-    path = check_writable(Path(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise InputError("output", str(path), f"a writable path ({error.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except OSError as error:
-        Path(tmp).unlink(missing_ok=True)
-        raise InputError("output", str(path), f"a writable path ({error.strerror})") from None
-
-
-_ERROR_LINE = re.compile(r"^(?P<file>[^:\n]+\.tex):(?P<line>\d+): (?P<message>.+)$", re.M)
-
-
-def compile_pdf(tex: str, name: str = "sheet.tex", latexmk: str = "latexmk") -> bytes:
-    """Compile ``tex`` with latexmk (pdflatex) in a temporary folder; the PDF's bytes.
-
-    On failure :class:`~rnnsym.errors.TeXError` carries the first error as
-    ``name:line: message``.
-    """
-    if shutil.which(latexmk) is None:
-        raise TeXError(f"{latexmk}: not found; install TeX (texlive-latex-base texlive-latex-recommended latexmk)")
-    with tempfile.TemporaryDirectory(prefix="rnnsym-") as tmp:
-        source = Path(tmp) / "sheet.tex"
-        source.write_text(tex, encoding="utf-8")
-        command = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", source.name]
-        try:
-            result = subprocess.run(command, cwd=tmp, capture_output=True, text=True, timeout=300)
-        except subprocess.TimeoutExpired:
-            raise TeXError(f"{name}: latexmk did not finish within 300 s") from None
-        built = source.with_suffix(".pdf")
-        if result.returncode != 0 or not built.exists():
-            log = source.with_suffix(".log")
-            text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else result.stdout
-            match = _ERROR_LINE.search(text)
-            if match:
-                raise TeXError(f"{name}:{match['line']}: {match['message'].strip()}")
-            raise TeXError(f"{name}: latexmk failed (exit {result.returncode})")
-        return built.read_bytes()
-
-
-def build_pdf(tex: str, pdf_path: Path, latexmk: str = "latexmk") -> Path:
-    """Compile ``tex`` and write the PDF to ``pdf_path`` (nothing is written on failure)."""
-    pdf_path = check_writable(Path(pdf_path))
-    write_atomic(pdf_path, compile_pdf(tex, pdf_path.with_suffix(".tex").name, latexmk))
-    return pdf_path
+    def pdf(self, timeout: float = TEX_TIMEOUT, latexmk: str = "latexmk") -> bytes:
+        """The document built to PDF by :func:`rnnsym.tex.compile_pdf` (sandboxed)."""
+        return compile_pdf(self.document(), timeout, latexmk)

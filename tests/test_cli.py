@@ -15,7 +15,7 @@ import pytest
 
 import rnnsym
 
-from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, run, variant# noqa: E402
+from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, one_error_line, run, variant, work  # noqa: E402, F401
 
 
 
@@ -24,45 +24,6 @@ def assert_seed_answers(tex: str) -> None:
         assert has_chain(tex, lhs, tail), (lhs, tail)
 
 
-
-
-def one_error_line(err: str, *words: str, prefix: str = "rnnsym: error: ") -> str:
-    assert "Traceback" not in err
-    assert err.endswith("\n"), err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith(prefix), err
-    for word in words:
-        assert word in lines[0], (word, err)
-    return lines[0]
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    """An empty working directory, an empty output directory, and a private temp
-    directory, so that any file left behind by a failed run is seen."""
-    cwd, out, tmp = tmp_path / "cwd", tmp_path / "out", tmp_path / "tmp"
-    for d in (cwd, out, tmp):
-        d.mkdir()
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-
-    w = SimpleNamespace(cwd=cwd, out=out, tmp=tmp, inputs=inputs)
-
-    def write(text: str, name: str = "ex.toml") -> str:
-        path = inputs / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-    def untouched() -> None:
-        assert list(cwd.iterdir()) == []
-        assert list(out.iterdir()) == []
-        assert list(tmp.iterdir()) == []
-
-    w.write, w.untouched = write, untouched
-    return w
 
 
 # --- working runs ----------------------------------------------------------------
@@ -156,7 +117,7 @@ BAD = {
     "missing value": ([("W_y = 2\n", "")], "values.W_y", "nothing"),
     "x wrong length": ([("x = [10, 10]", "x = [10]")], "values.x", "[10]"),
     "value abc": ([('W_x = "0.1"', 'W_x = "abc"')], "values.W_x", "'abc'"),
-    "value 1e999": ([('W_x = "0.1"', 'W_x = "1e999"')], "values.W_x", "'1e999'"),
+    "value 1e1001": ([('W_x = "0.1"', 'W_x = "1e1001"')], "values.W_x", "'1e1001'"),
     "value import": ([('W_x = "0.1"', "W_x = \"__import__('os')\"")], "values.W_x", "__import__('os')"),
     "find unknown": ([('find = "dL/dW_h"', 'find = "dL/dW_q"')], "questions[3].find", "W_q"),
     "find yhat_9": ([('find = "yhat_2"', 'find = "yhat_9"')], "questions[0].find", "'yhat_9'"),

@@ -11,17 +11,12 @@ import pytest
 
 import rnnsym
 from rnnsym import InputError, Sheet, TeXError, loads
-from rnnsym.sheet import build_pdf, write_atomic
+from rnnsym.outputs import write_file
+from rnnsym.tex import compile_pdf
 
-from support import SEED_ANSWERS, chains, has_chain, needs_tex, run, variant# noqa: E402
+from support import SEED_ANSWERS, chains, has_chain, needs_tex, run, variant  # noqa: E402
 
 BROKEN = r"\\badcommand"
-
-
-
-
-
-
 
 
 @pytest.fixture
@@ -87,29 +82,29 @@ def test_empty_sheet_is_an_input_error():
 
 # --- atomic writes ------------------------------------------------------------------
 
-def test_write_atomic_writes(tmp_path):
+def test_write_file_writes(tmp_path):
     target = tmp_path / "x.tex"
-    write_atomic(target, "hello")
+    write_file(target, "hello")
     assert target.read_text(encoding="utf-8") == "hello"
     assert [p.name for p in tmp_path.iterdir()] == ["x.tex"]
 
 
-def test_write_atomic_leaves_no_temp_file_when_the_rename_fails(tmp_path, monkeypatch):
+def test_write_file_leaves_no_temp_file_when_the_rename_fails(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(InputError) as caught:
-        write_atomic(tmp_path / "x.tex", "hello")
+        write_file(tmp_path / "x.tex", "hello")
     assert "output: got" in str(caught.value) and "Permission denied" in str(caught.value)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_build_pdf_without_latexmk(tmp_path, private_tmp):
+def test_compile_pdf_without_latexmk(tmp_path, private_tmp):
     with pytest.raises(TeXError) as caught:
-        build_pdf(Sheet([rnnsym.reference()]).tex(), tmp_path / "x.pdf", latexmk="no-such-latexmk-here")
+        compile_pdf(Sheet([rnnsym.reference()]).document(), latexmk="no-such-latexmk-here")
     assert "no-such-latexmk-here: not found" in str(caught.value)
-    assert [p.name for p in tmp_path.iterdir()] == ["tmp"]
+    assert "apt-get install texlive-latex-base" in str(caught.value)
     assert list(private_tmp.iterdir()) == []
 
 
@@ -136,23 +131,21 @@ def _broken_exercise() -> str:
 
 
 @needs_tex
-def test_broken_latex_raises_tex_error(tmp_path, private_tmp):
-    tex = Sheet([loads(_broken_exercise())]).tex()
-    tex_lines = tex.splitlines()
-    (bad_line,) = [i + 1 for i, line in enumerate(tex_lines) if r"\badcommand" in line]
-    out = tmp_path / "out"
-    out.mkdir()
+def test_broken_latex_raises_tex_error_naming_line_and_key(tmp_path, private_tmp):
+    document = Sheet([loads(_broken_exercise())]).document()
+    (bad_line,) = [i + 1 for i, line in enumerate(document.text.splitlines()) if r"\badcommand" in line]
     with pytest.raises(TeXError) as caught:
-        build_pdf(tex, out / "x.pdf")
+        compile_pdf(document)
     message = str(caught.value)
     assert "\n" not in message
-    assert message == f"x.tex:{bad_line}: Undefined control sequence."
-    assert list(out.iterdir()) == []
+    assert message == (f"TeX failed at line {bad_line} of the LaTeX (from questions[0].text): "
+                       "Undefined control sequence. (at \\badcommand)")
+    assert (caught.value.line, caught.value.origin) == (bad_line, "questions[0].text")
     assert list(private_tmp.iterdir()) == []
 
 
 @needs_tex
-def test_broken_latex_on_the_command_line_leaves_nothing(capsys, tmp_path, private_tmp):
+def test_broken_latex_on_the_command_line_keeps_the_tex_and_names_the_key(capsys, tmp_path, private_tmp):
     source = tmp_path / "broken.toml"
     source.write_text(_broken_exercise(), encoding="utf-8")
     out = tmp_path / "out"
@@ -162,8 +155,13 @@ def test_broken_latex_on_the_command_line_leaves_nothing(capsys, tmp_path, priva
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert re.fullmatch(r"rnnsym: error: answers\.tex:\d+: Undefined control sequence\.", lines[0]), err
-    assert list(out.iterdir()) == []  # neither answers.tex nor answers.pdf
+    assert re.fullmatch(
+        r"rnnsym: error: TeX failed at line (\d+) of the LaTeX \(from questions\[0\]\.text\): "
+        r"Undefined control sequence\. \(at \\badcommand\); no PDF was written, the LaTeX is kept in .*answers\.tex \(line \1\)",
+        lines[0]), err
+    assert [p.name for p in out.iterdir()] == ["answers.tex"]  # the .tex is kept, no PDF
+    line = int(re.search(r"line (\d+) of", lines[0]).group(1))
+    assert r"\badcommand" in (out / "answers.tex").read_text(encoding="utf-8").splitlines()[line - 1]
     assert list(private_tmp.iterdir()) == []
 
 
