@@ -21,6 +21,7 @@ question  find     value  symbolic = numeric?  expected  status
 
 from __future__ import annotations
 
+import decimal
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from sympy import Expr
 from .errors import InputError, InputTypeError, RnnsymError
 from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
-from .numeric import close, forward, numeric
+from .numeric import close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
 from .values import Number, bind, parse_number
 
@@ -91,7 +92,7 @@ def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[s
 
 def _expected(label: str, value: object, exercise: Exercise) -> Expected:
     field_ = f'answers."{label}"'
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
         raise InputTypeError(field_, value, "a number or a formula in quotes")
     if not isinstance(value, str):
         return Expected(label, str(value), number=parse_number(value, field_))
@@ -251,10 +252,15 @@ def _compare(result: QuestionCheck, question: Question, expected: Expected | Non
         if not result.agrees:
             result.notes.append(f"expected {expected.number.spelling}, but {question.find} = {show(value)} at the exercise's values")
         return result
-    at_values = expected.formula.xreplace(dict(env))
+    try:
+        at_values = evaluate_formula(expected.formula, env)
+    except (ArithmeticError, ValueError) as error:
+        result.agrees = False
+        result.notes.append(f"the formula {expected.text!r} cannot be computed at the exercise's values ({error})")
+        return result
     try:
         agree, _ = close(at_values, value, mpmath.mpf(10) ** -40)
-    except RnnsymError:
+    except (RnnsymError, ArithmeticError, ValueError):
         agree = False
     if not agree:
         result.agrees = False

@@ -27,7 +27,8 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from .errors import InputError, InputTypeError
-from .notation import CURRENT, PREVIOUS, split_name, symbol
+from .limits import MAX_SIZE, check_at_most
+from .notation import CURRENT, NAME_PATTERN, PREVIOUS, split_name, symbol
 from .ops import ACTIVATIONS, LOSSES, Juxt, Times, partial_form, sigmoid, symbols_in_order, total
 
 __all__ = [
@@ -200,6 +201,7 @@ def _choice(field_: str, value: object, options: Mapping[str, object]) -> str:
 def _size(field_: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(field_, value, "an integer >= 1")
+    check_at_most(field_, value, MAX_SIZE, "entries")
     return value
 
 
@@ -409,12 +411,18 @@ def define_cell(
     ``equations`` are ``(base, expression)`` pairs in computation order, using
     ``prev(base)`` for the previous step's value of a state, ``now(name)``
     for an input or a quantity computed earlier in the step, and any other
-    symbol as a parameter.  A base used through ``prev`` is a state (its
+    symbol as a parameter.  An expression may also be text, read by
+    :func:`rnnsym.formula.parse_template` (never by ``sympify``):
+    ``"tanh(a*prev(h) + now(x))"``.  A base used through ``prev`` is a state (its
     step-0 value a leaf).  ``output`` gives the output equations (default
     ``yhat = h``); the loss compares each output ``yhat…`` with ``y…``.
     """
-    eqs = [(str(b), sympy.sympify(e) if not isinstance(e, sympy.Basic) else e) for b, e in equations]
-    outs = [(str(b), e) for b, e in output] or [("yhat", now("h"))]
+    eqs = [(_base(b, "equations"), _template(e, f"equations[{i}]")) for i, (b, e) in enumerate(equations)]
+    outs = [(_base(b, "output"), _template(e, f"output[{i}]")) for i, (b, e) in enumerate(output)] or [("yhat", now("h"))]
+    bases = [b for b, _ in eqs + outs]
+    for i, b in enumerate(bases):
+        if b in bases[:i]:
+            raise InputError("equations", b, "a quantity computed by one equation only")
     _choice("loss", loss, LOSSES)
     state: list[str] = []
     params: list[str] = []
@@ -441,6 +449,27 @@ def define_cell(
     cell_eqs += _loss_equations(loss, outputs, target_syms, None)
     return Cell(name, tuple(cell_eqs), state=tuple(state), inputs=tuple(inputs), targets=tuple(targets),
                 parameters=tuple(params), options={"loss": loss})
+
+
+def _base(name: object, field: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or "_" in name.partition("[")[0]:
+        raise InputError(field, name, "a quantity's base name such as 'h', 'c' or 'h[2]'")
+    return name
+
+
+def _template(expr: object, field: str) -> Expr:
+    """A template equation's right-hand side: a sympy expression, a number, or text read safely."""
+    from .formula import parse_template
+
+    if isinstance(expr, sympy.Basic):
+        return expr
+    if isinstance(expr, str):
+        return parse_template(expr, field)
+    if isinstance(expr, (int, float)) and not isinstance(expr, bool):
+        from .values import parse_number
+
+        return parse_number(expr, field).exact
+    raise InputTypeError(field, expr, "a sympy expression, a number or a formula as text")
 
 
 CELLS = {"elman": elman_cell, "gru": gru_cell, "lstm": lstm_cell}

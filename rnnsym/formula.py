@@ -42,14 +42,14 @@ import sympy
 from sympy import Expr
 
 from .errors import InputError, InputTypeError
-from .notation import NAME_PATTERN
+from .notation import CURRENT, NAME_PATTERN, PREVIOUS, symbol
 from .ops import relu, sigmoid
 from .values import parse_number
 
 if TYPE_CHECKING:
     from .graph import Graph
 
-__all__ = ["FUNCTIONS", "parse_formula", "tokenize", "Token"]
+__all__ = ["FUNCTIONS", "PLACEHOLDERS", "parse_formula", "parse_template", "tokenize", "Token"]
 
 #: The functions a formula may call, by the name it is written with.
 FUNCTIONS: dict[str, Callable[[Expr], Expr]] = {
@@ -59,6 +59,9 @@ FUNCTIONS: dict[str, Callable[[Expr], Expr]] = {
     "exp": sympy.exp,
     "log": sympy.log,
 }
+
+#: In a cell's template equations, ``prev(h)`` is h_{t-1} and ``now(x)`` is x_t.
+PLACEHOLDERS = {"prev": PREVIOUS, "now": CURRENT}
 
 #: Longest formula accepted, in characters, and deepest nesting of
 #: parentheses, unary signs and powers: a formula is a line of an answer key.
@@ -126,10 +129,11 @@ class _Parser:
         primary := number | name | function "(" sum ")" | "(" sum ")"
     """
 
-    def __init__(self, text: str, graph: "Graph", field: str) -> None:
+    def __init__(self, text: str, graph: "Graph | None", field: str) -> None:
         self.text = text
         self.field = field
-        self.names = {name: graph.symbol(name) for name in graph.names}
+        # a graph gives the names a formula may use; without one (a cell's template) any name is a symbol
+        self.names = {name: graph.symbol(name) for name in graph.names} if graph is not None else None
         self.tokens = tokenize(text, field)
         self.index = 0
         self.depth = 0
@@ -218,8 +222,12 @@ class _Parser:
                 if not self.at("("):
                     raise self.fail(self.token, f"'(' after the function {token.text}")
                 return FUNCTIONS[token.text](self.group())
+            if self.names is None and token.text in PLACEHOLDERS and self.at("("):
+                return self.placeholder(token.text)
             if self.at("("):
-                raise InputError(self.field, token.text, "a function (" + ", ".join(FUNCTIONS) + ")")
+                raise InputError(self.field, token.text, "a function (" + ", ".join(self.functions()) + ")")
+            if self.names is None:
+                return symbol(token.text)
             if token.text not in self.names:
                 raise InputError(
                     self.field,
@@ -230,6 +238,21 @@ class _Parser:
         if self.at("("):
             return self.group()
         raise self.fail(token, "a number, a name, a function or '('")
+
+    def functions(self) -> list[str]:
+        return list(FUNCTIONS) + (list(PLACEHOLDERS) if self.names is None else [])
+
+    def placeholder(self, which: str) -> Expr:
+        """``prev(h)`` or ``now(x[2])``: a quantity of a cell at the previous or current step."""
+        self.advance()  # "("
+        name = self.token
+        if name.kind != "name" or name.text in FUNCTIONS or name.text in PLACEHOLDERS:
+            raise self.fail(name, f"a quantity's name inside {which}()")
+        self.advance()
+        if not self.at(")"):
+            raise self.fail(self.token, "')'")
+        self.advance()
+        return symbol(f"{name.text}{PLACEHOLDERS[which]}")
 
     def group(self) -> Expr:
         self.advance()  # "("
@@ -257,10 +280,30 @@ def parse_formula(text: str, graph: "Graph", field: str = "formula") -> Expr:
     ...
     rnnsym.errors.InputError: formula: got 'cos', expected a function (tanh, sigmoid, relu, exp, log)
     """
+    _check_text(text, field)
+    return _Parser(text, graph, field).parse()
+
+
+def parse_template(text: str, field: str = "equation") -> Expr:
+    """A cell's template equation from text: the language of :func:`parse_formula`,
+    where ``prev(h)`` stands for h_{t−1}, ``now(x)`` for x_t (or a quantity
+    computed earlier in the step) and any other name for a parameter.
+
+    >>> parse_template("tanh(a*prev(h) + now(x))")
+    tanh(a*h__prev + x__now)
+    >>> parse_template("__import__('os').system('ls')")
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: equation: got '_', expected a number, a name, an operator (+ - * / ^ **) or a parenthesis (at character 1 of "__import__('os').system('ls')")
+    """
+    _check_text(text, field)
+    return _Parser(text, None, field).parse()
+
+
+def _check_text(text: object, field: str) -> None:
     if not isinstance(text, str):
         raise InputTypeError(field, text, "a formula as a string")
     if not text.strip():
         raise InputError(field, text, "a formula such as \"2*(yhat_1 - y_1)*W_y\"")
     if len(text) > MAX_LENGTH:
         raise InputError(field, text, f"a formula of at most {MAX_LENGTH} characters")
-    return _Parser(text, graph, field).parse()

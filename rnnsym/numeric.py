@@ -15,6 +15,8 @@ exactly when it can and to a relative tolerance otherwise.
 
 from __future__ import annotations
 
+import decimal
+import fractions
 import functools
 import random
 from typing import Any, Callable, Mapping
@@ -26,8 +28,10 @@ from sympy import Expr, Symbol
 from .errors import InputError, InputTypeError
 from .graph import Graph
 from .ops import Juxt, Times, relu, sigmoid
+from .limits import MAX_RESULT_DIGITS, digits_of
+from .values import parse_number
 
-__all__ = ["DIGITS", "numeric", "forward", "close", "at_kink", "random_point"]
+__all__ = ["DIGITS", "numeric", "evaluate_formula", "forward", "close", "at_kink", "random_point"]
 
 #: Working precision, in decimal digits.
 DIGITS = 50
@@ -80,9 +84,11 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
             value = mpmath.fprod(walk(a) for a in e.args)
         elif isinstance(e, sympy.Pow):
             base, exponent = walk(e.base), e.exp
-            value = base ** int(exponent) if exponent.is_Integer else mpmath.power(base, walk(exponent))
+            value = _power(base, int(exponent) if exponent.is_Integer else walk(exponent))
         elif type(e) in _FUNCTIONS:
-            value = _FUNCTIONS[type(e)](*[walk(a) for a in e.args])
+            value = _apply(type(e), [walk(a) for a in e.args])
+        elif e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise ZeroDivisionError("division by zero")
         elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
             value = walk(e.expr)  # a named exact value (rnnsym.values.Exact): walk its definition
         elif isinstance(e, sympy.Expr) and e.is_number:
@@ -97,7 +103,96 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         return value
 
     with mpmath.workdps(digits):
-        return +walk(sympy.sympify(expr) if not isinstance(expr, (int, mpmath.mpf, sympy.Basic)) else expr)
+        return +walk(_as_number(expr))
+
+
+#: Largest size, in bits of the exponent, of a number :func:`numeric` computes (about 10^300000).
+MAX_MAGNITUDE_BITS = 1_000_000
+
+
+def _power(base: mpmath.mpf, exponent: Any) -> mpmath.mpf:
+    """``base ** exponent``; ArithmeticError or ValueError (with the reason) where it is undefined or too large."""
+    if base == 0 and exponent < 0:
+        raise ZeroDivisionError("division by zero")
+    if base < 0 and not isinstance(exponent, int) and exponent != mpmath.floor(exponent):
+        raise ValueError("a negative number to a fractional power")
+    if base != 0 and abs(exponent) * abs(mpmath.log(abs(base), 2)) > MAX_MAGNITUDE_BITS:
+        raise OverflowError("a power too large to compute")
+    return base ** exponent
+
+
+def _apply(function: type, args: list) -> mpmath.mpf:
+    """``function`` at ``args`` in mpmath; ArithmeticError or ValueError where it is undefined or too large."""
+    if function is sympy.log and args[0] <= 0:
+        raise ValueError("the log of a number that is not positive")
+    if function is sympy.exp and args[0] > MAX_MAGNITUDE_BITS * mpmath.log(2):
+        raise OverflowError("exp of a number too large to compute")
+    return _FUNCTIONS[function](*args)
+
+
+def evaluate_formula(expr: Expr, env: Mapping[Symbol, Any], digits: int = DIGITS) -> Any:
+    """The value of an author's formula at ``env``: an exact :class:`sympy.Rational`
+    when the formula is a rational function of rational values whose results stay
+    below :data:`~rnnsym.limits.MAX_RESULT_DIGITS` digits, else an mpmath number at
+    ``digits`` digits.  Where the formula is undefined or too large it raises
+    :class:`ZeroDivisionError`, :class:`OverflowError` or :class:`ValueError`,
+    whose message says why; nothing is computed without a bound.
+
+    >>> from rnnsym.notation import symbol
+    >>> w = symbol("W_h")
+    >>> evaluate_formula(1 / (w - 1), {w: sympy.Rational(3)})
+    1/2
+    >>> evaluate_formula(1 / (w - 1), {w: sympy.Integer(1)})
+    Traceback (most recent call last):
+    ...
+    ZeroDivisionError: division by zero
+    """
+    exact = _exact(expr, env, {})
+    return exact if exact is not None else numeric(expr, env, digits)
+
+
+def _exact(e: Any, env: Mapping[Symbol, Any], memo: dict) -> sympy.Rational | None:
+    """``e`` exactly, or None when it is not a rational function of rational values
+    (or a result would pass the size limit)."""
+    if e in memo:
+        return memo[e]
+    if isinstance(e, sympy.Rational):
+        value = e
+    elif isinstance(e, Symbol):
+        value = env.get(e)
+        if not isinstance(value, sympy.Rational):
+            return None
+    elif isinstance(e, (sympy.Add, sympy.Mul, Times, Juxt)):
+        parts = [_exact(a, env, memo) for a in e.args]
+        if any(p is None for p in parts):
+            return None
+        value = sympy.Add(*parts) if isinstance(e, sympy.Add) else sympy.Mul(*parts)
+    elif isinstance(e, sympy.Pow) and e.exp.is_Integer:
+        base = _exact(e.base, env, memo)
+        if base is None:
+            return None
+        if base == 0 and e.exp < 0:
+            raise ZeroDivisionError("division by zero")
+        if digits_of(int(base.p), int(base.q)) * abs(int(e.exp)) > MAX_RESULT_DIGITS:
+            return None
+        value = base ** e.exp
+    else:
+        return None
+    if digits_of(int(value.p), int(value.q)) > MAX_RESULT_DIGITS:
+        return None
+    memo[e] = value
+    return value
+
+
+def _as_number(value: Any) -> Any:
+    """``value`` as something :func:`numeric` walks; text is read as a number only."""
+    if isinstance(value, (int, mpmath.mpf, sympy.Basic)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, (str, float, decimal.Decimal)):
+        return parse_number(value, "expression").exact
+    if isinstance(value, fractions.Fraction):
+        return sympy.Rational(value.numerator, value.denominator)
+    raise InputTypeError("expression", value, "a number or a sympy expression")
 
 
 def forward(
@@ -145,14 +240,10 @@ def _constant_cached(value: sympy.Basic) -> mpmath.mpf:
     return numeric(value)
 
 
-def _relu_arguments(graph: Graph) -> list[tuple[Symbol, Expr]]:
-    return [(a.target, f.args[0]) for a in graph.assignments for f in a.expr.atoms(relu)]
-
-
 def at_kink(graph: Graph, env: Mapping[Symbol, Expr]) -> list[Symbol]:
     """The quantities whose relu argument is exactly 0 at ``env`` (where
     relu has no derivative and rnnsym takes relu′(0) = 0)."""
-    return [target for target, arg in _relu_arguments(graph) if arg.xreplace(env) == 0]
+    return graph.kinks(env)
 
 
 def random_point(graph: Graph, seed: int = 0, bound: int = 2, max_denominator: int = 8) -> dict[str, sympy.Rational]:

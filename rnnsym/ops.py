@@ -26,6 +26,7 @@ from typing import Callable
 
 import sympy
 from sympy import Add, Expr, Function, Heaviside, Integer, Pow, Rational, S, Symbol
+from sympy.core.sympify import _sympify
 
 __all__ = [
     "Times",
@@ -52,7 +53,8 @@ class _Product(Expr):
     is_commutative = True
 
     def __new__(cls, *factors: Expr) -> "_Product":
-        return Expr.__new__(cls, *[sympy.sympify(f) for f in factors])
+        # strict: numbers and sympy objects only, never text (sympify would parse it)
+        return Expr.__new__(cls, *[_sympify(f) for f in factors])
 
     def doit(self, **hints) -> Expr:
         return sympy.Mul(*[a.doit(**hints) if isinstance(a, sympy.Basic) else a for a in self.args])

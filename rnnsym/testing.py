@@ -38,9 +38,9 @@ from .derive import SPLITS, Derivation, Evaluator, derive
 from .errors import InputError, InputTypeError
 from .graph import Graph
 from .notation import split_name
-from .numeric import DIGITS, at_kink, close, forward, numeric, random_point
+from .numeric import DIGITS, at_kink, close, evaluate_formula, forward, numeric, random_point
 from .ops import relu
-from .values import bind
+from .values import bind, parse_number
 
 __all__ = [
     "Comparison",
@@ -398,13 +398,13 @@ def _as_candidate(candidate: Any, graph: Graph) -> tuple[Callable[[dict], Any], 
     if isinstance(candidate, str):
         candidate = parse_formula(candidate, graph, "candidate")
     if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
-        candidate = sympy.nsimplify(candidate) if isinstance(candidate, float) else sympy.Integer(candidate)
+        candidate = parse_number(candidate, "candidate").exact  # a float by its shortest repr
     if isinstance(candidate, sympy.Basic):
         renamed = {}
         for s in candidate.free_symbols:
             renamed[s] = graph.symbol(str(s), "candidate")
         expr = candidate.xreplace(renamed)
-        return (lambda env: expr.xreplace(env)), expr
+        return (lambda env: evaluate_formula(expr, env)), expr
     if callable(candidate):
         def call(env: dict) -> Any:
             return candidate({str(s): v for s, v in env.items()})
