@@ -16,9 +16,9 @@ The pipeline, stage by stage::
 __version__ = "0.1.0"
 
 from .errors import InputError, InputTypeError, LimitError, RnnsymError, TeXError
-from .values import Number, parse_number
+from .numbers import Number, parse_number
 from .notation import Notation
-from .ops import ACTIVATIONS, LOSSES
+from .rules import ACTIVATIONS, LOSSES
 from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell, now, prev
 from .graph import Graph, build, elman, gru, lstm, unroll
 from .derive import Derivation, Step, compute, derive

@@ -36,7 +36,8 @@ from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
 from .numeric import close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
-from .values import Number, bind, parse_number
+from .numbers import Number, parse_number
+from .evaluate import bind
 
 __all__ = ["Expected", "QuestionCheck", "ExerciseCheck", "load_key", "loads_key", "check_exercise"]
 

@@ -29,7 +29,8 @@ from sympy import Add, Expr, Symbol
 from .errors import InputError, InputTypeError
 from .limits import MAX_SIZE, check_at_most
 from .notation import CURRENT, NAME_PATTERN, PREVIOUS, split_name, symbol
-from .ops import ACTIVATIONS, LOSSES, Juxt, Times, partial_form, sigmoid, symbols_in_order, total
+from .rules import ACTIVATIONS, LOSSES, partial_form, sigmoid
+from .forms import Juxt, Times, symbols_in_order, total
 
 __all__ = [
     "Equation",
@@ -212,9 +213,6 @@ def _check_bool(field_: str, value: object) -> bool:
 
 
 def _loss_equations(loss: str, outputs: list[Symbol], targets: list[Symbol], logits: list[Symbol] | None) -> list[Equation]:
-    if loss == "cross_entropy":
-        terms = [Times(-1, targets[k], sympy.log(outputs[k])) for k in range(len(outputs))]
-        return [Equation("L", total(terms), "loss")]
     pieces = [LOSSES[loss].form(o, y) for o, y in zip(outputs, targets)]
     return [Equation("L", total(pieces), "loss")]
 
@@ -225,7 +223,7 @@ def _outputs(
     """Equations for ŷ_t (through o_t when an activation or softmax applies)."""
     yhat = _vector("yhat", k, indexed=indexed)
     names = [placeholder(s)[0] for s in yhat]
-    if loss == "cross_entropy":
+    if LOSSES[loss].output == "softmax":
         o = _vector("o", k, indexed=indexed)
         onames = [placeholder(s)[0] for s in o]
         eqs = [Equation(n, r) for n, r in zip(onames, readout)]
@@ -243,9 +241,6 @@ def _outputs(
     return eqs, yhat, o
 
 
-_OUTPUT_LOSSES = {**LOSSES, "cross_entropy": None}
-
-
 def _readout(h: list[Symbol], k: int, bias: bool, loss: str, output_activation: str) -> tuple[list[Equation], tuple[str, ...]]:
     """The output and loss equations of a gated cell, ŷ_t = W_y h_t [+ b_y], and their parameters."""
     W_y, b_y = _matrix("W_y", k, len(h)), _bias("b_y", k)
@@ -255,7 +250,7 @@ def _readout(h: list[Symbol], k: int, bias: bool, loss: str, output_activation: 
 
 
 def _common(loss, output_activation, bias, n, m, k):
-    _choice("model.loss", loss, _OUTPUT_LOSSES)
+    _choice("model.loss", loss, LOSSES)
     _choice("model.output_activation", output_activation, ACTIVATIONS)
     _check_bool("model.bias", bias)
     return _size("model.hidden", n), _size("model.input", m), _size("model.output", k)
@@ -373,7 +368,8 @@ def lstm_cell(
     Cell(lstm: i, f, g, o, c, h, yhat; loss=squared)
     """
     n, m, k = _common(loss, output_activation, bias, hidden, input, output)
-    if loss == "cross_entropy" or output_activation != "identity":
+    _choice("model.loss", loss, LOSSES)
+    if LOSSES[loss].output != "identity" or output_activation != "identity":
         raise InputError("model.loss", loss, "'squared' or 'half_squared' with an identity output for the LSTM (o names its output gate)")
     x, h_prev, c_prev = _vector("x", m), _vector("h", n, prev), _vector("c", n, prev)
     gates = {"i": (sigmoid, "W_xi", "W_hi", "b_i"), "f": (sigmoid, "W_xf", "W_hf", "b_f"),
@@ -466,7 +462,7 @@ def _template(expr: object, field: str) -> Expr:
     if isinstance(expr, str):
         return parse_template(expr, field)
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
-        from .values import parse_number
+        from .numbers import parse_number
 
         return parse_number(expr, field).exact
     raise InputTypeError(field, expr, "a sympy expression, a number or a formula as text")

@@ -24,10 +24,11 @@ from sympy import Expr, S, Symbol
 
 from .errors import InputError
 from .graph import Graph
-from .ops import Juxt, Partial, Times, plain, product, substitute, total
-from .values import Exact, bind, check_size
+from .forms import Juxt, Partial, Times, plain, product, substitute, total
+from .evaluate import Evaluation
 
 __all__ = ["Step", "Derivation", "derive", "compute", "derivative", "SPLITS", "MAX_PATHS"]
+
 
 #: How a total derivative of the loss is broken into a visible sum.
 SPLITS = ("loss", "step")
@@ -55,66 +56,6 @@ class Step:
     def __repr__(self) -> str:
         chain = " = ".join(sympy.sstr(f, order="none") for f in (self.lhs, *self.forms))
         return f"Step({self.kind}: {chain})"
-
-
-def _atom(value: Expr, name: str) -> Expr:
-    """``value``, stood in for by an :class:`~rnnsym.values.Exact` atom when it is
-    an irrational number, so that sums of products of it stay small."""
-    if value.is_number and not value.is_Number and not isinstance(value, Exact):
-        return Exact(name, value)
-    return check_size(value, name)
-
-
-class Evaluator:
-    """Exact values of forms at one point: symbols from the graph's values,
-    named partials from a forward pass of local partials."""
-
-    def __init__(self, graph: Graph, env: Mapping[Symbol, Expr]) -> None:
-        self.graph = graph
-        self.env = env
-        self._tangents: dict[Symbol, dict[Symbol, Expr]] = {}
-        self._adjoints: dict[Symbol, dict[Symbol, Expr]] = {}
-
-    def tangents(self, source: Symbol) -> dict[Symbol, Expr]:
-        """d q / d source for every quantity q, with ``source`` free."""
-        if source not in self._tangents:
-            tan: dict[Symbol, Expr] = {source: S.One}
-            for a in self.graph.assignments[self.graph.position(source) + 1 :]:
-                value = S.Zero
-                for dep in a.dependencies:
-                    if dep in tan:
-                        value += a.partial_exprs[dep].xreplace(self.env) * tan[dep]
-                if value != 0:
-                    tan[a.target] = _atom(value, f"d{a.target}/d{source}")
-            self._tangents[source] = tan
-        return self._tangents[source]
-
-    def adjoints(self, target: Symbol) -> dict[Symbol, Expr]:
-        """d target / d v for every leaf and quantity v (v free), by one reverse pass."""
-        if target not in self._adjoints:
-            adj: dict[Symbol, Expr] = {target: S.One}
-            for a in reversed(self.graph.assignments[: self.graph.position(target) + 1]):
-                if a.target not in adj:
-                    continue
-                adj[a.target] = _atom(adj[a.target], f"d{target}/d{a.target}")
-                for dep in a.dependencies:
-                    adj[dep] = adj.get(dep, S.Zero) + adj[a.target] * a.partial_exprs[dep].xreplace(self.env)
-            self._adjoints[target] = adj
-        return self._adjoints[target]
-
-    def partial(self, p: Partial) -> Expr:
-        if p.local:
-            return self.graph.assignment(p.of).partial_exprs.get(p.wrt, S.Zero).xreplace(self.env)
-        return self.tangents(p.wrt).get(p.of, S.Zero)
-
-    def __call__(self, form: Expr) -> Expr:
-        """The value of ``form``: named partials by the forward pass, nodes with a
-        ``_rnnsym_value(evaluator)`` method by that method, symbols from the values."""
-        nodes = {p: self.partial(p) for p in form.atoms(Partial)}
-        for node in sympy.preorder_traversal(form):
-            if hasattr(node, "_rnnsym_value"):
-                nodes[node] = node._rnnsym_value(self)
-        return plain(form.xreplace(nodes)).xreplace(self.env)
 
 
 class Derivation:
@@ -160,15 +101,22 @@ class Derivation:
 
     def environment(self, values: Mapping) -> dict[Symbol, Expr]:
         """Exact values of every leaf and quantity, from exercise-file names."""
-        bound = bind(self.graph, values)
-        return self.graph.evaluate({s: n.exact for s, n in bound.items()})
+        return Evaluation(self.graph, values).env
 
-    def evaluate(self, values: Mapping) -> Expr:
-        """The exact value at ``values`` (names as in exercise files, lists for x and y)."""
-        env = self.environment(values)
+    def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
+        """The graph evaluated at ``values`` (:class:`rnnsym.evaluate.Evaluation`)."""
+        return Evaluation(self.graph, values, digits)
+
+    def evaluate(self, values: Mapping, digits: int | None = None) -> Expr:
+        """The value at ``values`` (names as in exercise files, lists for x and y):
+        exact, or a :class:`sympy.Float` of ``digits`` digits."""
+        return self.value_at(self.evaluation(values, digits))
+
+    def value_at(self, evaluation: Evaluation) -> Expr:
+        """The value at a point already evaluated (all derivatives of one quantity share its reverse pass)."""
         if self.wrt is None:
-            return env[self.of]
-        return Evaluator(self.graph, env).tangents(self.wrt).get(self.of, S.Zero)
+            return evaluation.number(evaluation.env[self.of])
+        return evaluation.number(evaluation.derivative(self.of, self.wrt))
 
     def latex(self, values: Mapping | None = None, options=None) -> list[str]:
         """The derivation as LaTeX relation chains, one string a line."""

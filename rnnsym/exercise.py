@@ -28,7 +28,8 @@ from .topics import TOPICS
 from .errors import InputError, InputTypeError
 from .graph import Graph, build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
-from .values import TomlFloat, bind
+from .numbers import TomlFloat
+from .evaluate import bind
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
 
@@ -229,7 +230,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
 
 
 def parse_toml(text: str, source: str) -> dict:
-    """TOML ``text`` as a table, floats read from their spelling (:class:`~rnnsym.values.TomlFloat`);
+    """TOML ``text`` as a table, floats read from their spelling (:class:`~rnnsym.numbers.TomlFloat`);
     malformed TOML is an :class:`InputError` naming ``source``."""
     check_at_most(source, len(text), MAX_FILE_BYTES, "characters", shown=f"a text of {len(text)} characters")
     try:

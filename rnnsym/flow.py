@@ -33,12 +33,13 @@ import sympy
 from sympy import Expr, Rational, S, Symbol
 
 from .cells import Cell, at_step
-from .derive import Derivation, Evaluator, derive
+from .derive import Derivation, derive
+from .evaluate import Evaluation
 from .errors import InputError, InputTypeError
 from .graph import Graph, elman, gru, unroll
-from .ops import Juxt, Partial, Times, product
+from .forms import Juxt, Partial, Times, product
 from .render import Printer, RenderOptions, format_value, join_parts
-from .values import bind
+from .evaluate import bind
 
 __all__ = [
     "Factor",
@@ -108,11 +109,12 @@ def _filled(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict:
     return out
 
 
-def _leaf_values(graph: Graph, values: Mapping, targets: Sequence[Symbol], precision: int | None) -> dict[Symbol, Expr]:
-    bound_ = bind(graph, _filled(graph, values, targets))
-    if precision is None:
-        return {s: n.exact for s, n in bound_.items()}
-    return {s: sympy.Float(n.exact, precision) for s, n in bound_.items()}
+def _leaf_values(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict[Symbol, Expr]:
+    return {s: n.exact for s, n in bind(graph, _filled(graph, values, targets)).items()}
+
+
+def _evaluation(graph: Graph, values: Mapping, targets: Sequence[Symbol], precision: int | None) -> Evaluation:
+    return Evaluation(graph, _leaf_values(graph, values, targets), precision)
 
 
 def _check_precision(precision: object) -> int | None:
@@ -263,7 +265,8 @@ class JacobianChain:
         be left out): exact, or a ``precision``-digit Float."""
         precision = _check_precision(precision)
         top = _components(self.graph, self.base, self.t)
-        env = self.graph.evaluate(_leaf_values(self.graph, values, top, precision))
+        evaluation = _evaluation(self.graph, values, top, precision)
+        env = {s: evaluation.number(v) for s, v in evaluation.env.items()}
         return self.product.xreplace(env)
 
 
@@ -380,7 +383,7 @@ def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:
     if cell.name != "elman" or activation not in MAX_DERIVATIVE:
         raise InputError("cell", cell.name, "an Elman cell, h_t = f(W_h h_(t−1) + W_x x_t + b): use flow_table for other cells")
     W = graph.tensor("W_h")
-    env = _leaf_values(graph, values, list(W), None)
+    env = _leaf_values(graph, values, list(W))
     W = W.xreplace(env)
     matrix = W.shape != (1, 1)
     if matrix:
@@ -495,12 +498,12 @@ def _series(label: str, graph: Graph, values: Mapping, steps: int, precision: in
     base = graph.cell.state[0]
     T = graph.steps
     top = _components(graph, base, T)
-    env = graph.evaluate(_leaf_values(graph, values, top, precision))
-    evaluator = Evaluator(graph, env)
+    evaluator = _evaluation(graph, values, top, precision)
     out = []
     for d in range(steps):
         sources = _components(graph, base, T - d)
-        J = sympy.Matrix(len(top), len(sources), lambda i, l: evaluator.tangents(sources[l]).get(top[i], S.Zero))
+        J = sympy.Matrix(len(top), len(sources),
+                         lambda i, l: evaluator.number(evaluator.tangents(sources[l]).get(top[i], S.Zero)))
         value = abs(J[0, 0]) if J.shape == (1, 1) else _norm(J, norm, precision)
         out.append(sympy.N(value, precision) if precision is not None else value)
     vector = _is_vector(graph, base)

@@ -5,7 +5,7 @@ small tokenizer and a recursive-descent parser, never by ``eval``,
 ``sympify`` or ``parse_expr``.  The language is deliberately small:
 
 - numbers as exercise files write them (``2``, ``0.1``, ``1e-3``), read
-  exactly by :func:`rnnsym.values.parse_number`;
+  exactly by :func:`rnnsym.numbers.parse_number`;
 - names of the model, leaves and quantities alike (``W_h``, ``h_0``,
   ``x_2``, ``h_1``, ``yhat_2``, ``L_1``): a quantity stands for its value;
 - ``+ - * /``, powers ``^`` or ``**`` (right-associative, binding tighter
@@ -43,8 +43,8 @@ from sympy import Expr
 
 from .errors import InputError, InputTypeError
 from .notation import CURRENT, NAME_PATTERN, PREVIOUS, symbol
-from .ops import relu, sigmoid
-from .values import parse_number
+from .rules import relu, sigmoid
+from .numbers import parse_number
 
 if TYPE_CHECKING:
     from .graph import Graph

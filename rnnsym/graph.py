@@ -20,7 +20,7 @@ h_2 := W_h*h_1 + W_x*x_2
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
@@ -31,22 +31,46 @@ from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_ce
 from .errors import InputError, InputTypeError
 from .limits import MAX_EDGES, MAX_STEPS, check_at_most
 from .notation import symbol
-from .ops import plain, relu, substitute, total
-from .values import Exact, check_size
+from .forms import plain, substitute, total
+from .rules import relu
 
 __all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Assignment:
     """``target := form`` at time ``step`` (None for the total loss), with the
-    local partial form of ``form`` for each symbol it uses."""
+    local partial form of ``form`` for each symbol it uses.
+
+    An assignment of an unrolled cell is an instance of one of its template
+    equations: ``template`` with each of its symbols replaced per ``mapping``
+    (h_{t−1} ↦ h_1, x_t ↦ x_2 …).  Its form and partials are instantiated when
+    first asked for; ``dependencies`` (the symbols it uses, in written order)
+    are known at once.  The total loss has no template; its ``written`` form is
+    given.
+    """
 
     target: Symbol
-    form: Expr
-    partials: Mapping[Symbol, Expr]
+    dependencies: tuple[Symbol, ...]
     step: int | None
     role: str
+    template: Equation | None = None
+    mapping: Mapping[Symbol, Symbol] | None = field(default=None, repr=False)
+    written: Expr | None = field(default=None, repr=False)
+
+    @cached_property
+    def form(self) -> Expr:
+        """The right-hand side as written (a form)."""
+        if self.template is None:
+            return self.written
+        return substitute(self.template.form, self.mapping)
+
+    @cached_property
+    def partials(self) -> dict[Symbol, Expr]:
+        """The local partial form of the right-hand side for each dependency."""
+        if self.template is None:
+            return {s: sympy.S.One for s in self.dependencies}
+        return {d: substitute(f, self.mapping) for d, f in zip(self.dependencies, self.template.partials.values())}
 
     @cached_property
     def expr(self) -> Expr:
@@ -57,11 +81,6 @@ class Assignment:
     def partial_exprs(self) -> dict[Symbol, Expr]:
         """The local partials as ordinary sympy expressions."""
         return {s: plain(f) for s, f in self.partials.items()}
-
-    @cached_property
-    def dependencies(self) -> tuple[Symbol, ...]:
-        """The symbols the right-hand side uses, in written order."""
-        return tuple(self.partials)
 
     def __str__(self) -> str:
         return f"{self.target} := {sympy.sstr(self.expr, order='none')}"
@@ -186,22 +205,17 @@ class Graph:
                 expr = expr.xreplace({a.target: a.expr})
         return expr
 
-    def evaluate(self, values: Mapping[Symbol, Expr]) -> dict[Symbol, Expr]:
-        """Every leaf and quantity's exact value, computed one assignment at a time.
+    def evaluate(self, values: Mapping, digits: int | None = None) -> dict[Symbol, Expr]:
+        """Every leaf and quantity's value, computed one assignment at a time
+        (:class:`rnnsym.evaluate.Evaluation`): exact, or decimals of ``digits`` digits.
 
-        ``values`` maps each leaf symbol to an exact number (see
-        :func:`rnnsym.exercise.bind` to build it from exercise-file names).
+        ``values`` are exercise-file names (``{"x": [10, 10], "W_h": 1, …}``) or
+        leaf symbols with exact numbers.
         """
-        env = dict(values)
-        missing = [s for s in self.leaves if s not in env]
-        if missing:
-            raise InputError(f"values.{missing[0]}", None, "a number for every leaf")
-        for a in self.assignments:
-            value = a.expr.xreplace(env)
-            if value.is_number and not value.is_Number and not isinstance(value, Exact):
-                value = Exact(str(a.target), value)
-            env[a.target] = check_size(value, str(a.target))
-        return env
+        from .evaluate import Evaluation  # the evaluation stage sits above the graph
+
+        evaluation = Evaluation(self, values, digits)
+        return {s: evaluation.number(v) for s, v in evaluation.env.items()}
 
     def kinks(self, env: Mapping[Symbol, Expr], within: Iterable[Symbol] | None = None) -> list[Symbol]:
         """The quantities (among ``within``, default all) whose relu argument is
@@ -210,7 +224,7 @@ class Graph:
         chosen = set(within) if within is not None else None
         out = []
         for a in self.assignments:
-            if chosen is not None and a.target not in chosen:
+            if chosen is not None and a.target not in chosen or a.template is None or not a.template.form.has(relu):
                 continue
             if any(f.args[0].xreplace(env) == 0 for f in a.expr.atoms(relu)):
                 out.append(a.target)
@@ -259,8 +273,7 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
         return m
 
     def instantiate(e: Equation, t: int, m: dict[Symbol, Symbol]) -> Assignment:
-        partials = {m.get(s, s): substitute(f, m) for s, f in e.partials.items()}
-        return Assignment(m[now(e.base)], substitute(e.form, m), partials, t, e.role)
+        return Assignment(m[now(e.base)], tuple(m.get(s, s) for s in e.partials), t, e.role, e, m)
 
     assignments: list[Assignment] = []
     for t in range(1, steps + 1):
@@ -274,8 +287,7 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
     leaves += [symbol(at_step(b, t)) for t in loss_steps for b in targets]
     terms = [a.target for a in assignments if a.role == "loss"]
     if terms:
-        form = total(terms)
-        assignments.append(Assignment(symbol("L"), form, {s: sympy.S.One for s in terms}, None, "total"))
+        assignments.append(Assignment(symbol("L"), tuple(terms), None, "total", written=total(terms)))
     sequences = tuple(dict.fromkeys(b.partition("[")[0] for b in (*inputs, *targets)))
     return Graph(cell, steps, assignments, leaves, loss_steps, sequences)
 

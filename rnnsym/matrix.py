@@ -36,7 +36,7 @@ from sympy import Expr, Matrix, Symbol
 
 from .errors import InputError
 from .render import Line, Printer, RenderOptions, _decimal, format_exact
-from .values import bind
+from .evaluate import Evaluation
 
 __all__ = ["TensorDerivation", "MatrixStep"]
 
@@ -103,22 +103,23 @@ class TensorDerivation:
         return self.expr.applyfunc(self.graph.expand)
 
     def environment(self, values: Mapping) -> dict[Symbol, Expr]:
-        bound = bind(self.graph, values)
-        return self.graph.evaluate({s: n.exact for s, n in bound.items()})
+        return Evaluation(self.graph, values).env
 
-    def evaluate(self, values: Mapping) -> Matrix:
-        """The exact matrix at ``values`` (one reverse pass per component of ``of``)."""
-        from .derive import Evaluator
+    def evaluate(self, values: Mapping, digits: int | None = None) -> Matrix:
+        """The matrix at ``values``, exact or in ``digits`` digits (one reverse pass per component of ``of``)."""
+        return self.evaluate_with(Evaluation(self.graph, values, digits))
 
-        return self.evaluate_with(Evaluator(self.graph, self.environment(values)))
+    def value_at(self, evaluation: Evaluation) -> Matrix:
+        """The matrix at a point already evaluated."""
+        return self.evaluate_with(evaluation)
 
-    def evaluate_with(self, evaluator) -> Matrix:
-        """The matrix from an :class:`~rnnsym.derive.Evaluator`'s reverse passes."""
+    def evaluate_with(self, evaluator: Evaluation) -> Matrix:
+        """The matrix from an :class:`~rnnsym.evaluate.Evaluation`'s reverse passes."""
         rows, cols = self.shape
 
         def entry(i: int, j: int) -> Expr:
             of, wrt = self._pair(i, j)
-            return evaluator.adjoints(of).get(wrt, sympy.S.Zero)
+            return evaluator.number(evaluator.adjoints(of).get(wrt, sympy.S.Zero))
 
         return Matrix(rows, cols, entry)
 
@@ -128,8 +129,6 @@ class TensorDerivation:
 
     def lines(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[Line]:
         """Matrix-form lines when available, then the result as a matrix."""
-        from .derive import Evaluator
-
         options = options or RenderOptions()
         printer = Printer(options)
         lhs = _frac(printer, self.of_name, self.wrt_name, options)
@@ -137,10 +136,9 @@ class TensorDerivation:
             return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps()] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
             ]
-        bound = bind(self.graph, values)
-        env = self.graph.evaluate({s: n.exact for s, n in bound.items()})
-        approx_env = self.graph.evaluate({s: sympy.Float(n.exact, 30) for s, n in bound.items()})
-        exact, approx = Evaluator(self.graph, env), Evaluator(self.graph, approx_env)
+        exact = Evaluation(self.graph, values)
+        approx = exact.decimal(max(options.approx_digits, 3))
+        env, approx_env = exact.env, {s: approx.number(v) for s, v in approx.env.items()}
         out = []
         for step in self.matrix_steps():
             value = step.value(exact, env)
@@ -226,7 +224,7 @@ def _elman_steps(d: TensorDerivation) -> list[MatrixStep]:
 
     def grad(base: str, t: int, size: int) -> Callable:
         syms = _vec(g, base, t, size)
-        return lambda ev, env: column([ev.adjoints(g.loss).get(s, 0) for s in syms])
+        return lambda ev, env: column([ev.number(ev.adjoints(g.loss).get(s, 0)) for s in syms])
 
     def vec_value(base: str, t: int, size: int) -> Callable:
         syms = _vec(g, base, t, size)

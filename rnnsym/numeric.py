@@ -27,9 +27,10 @@ from sympy import Expr, Symbol
 
 from .errors import InputError, InputTypeError
 from .graph import Graph
-from .ops import Juxt, Times, relu, sigmoid
+from .forms import Juxt, Times
+from .rules import relu, sigmoid
 from .limits import MAX_RESULT_DIGITS, digits_of
-from .values import parse_number
+from .numbers import parse_number
 
 __all__ = ["DIGITS", "numeric", "evaluate_formula", "forward", "close", "at_kink", "random_point"]
 
@@ -90,7 +91,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         elif e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise ZeroDivisionError("division by zero")
         elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
-            value = walk(e.expr)  # a named exact value (rnnsym.values.Exact): walk its definition
+            value = walk(e.expr)  # a named exact value (rnnsym.evaluate.Exact): walk its definition
         elif isinstance(e, sympy.Expr) and e.is_number:
             value = mpmath.mpmathify(sympy.N(e, digits + 5))
         else:

@@ -24,8 +24,9 @@ from sympy.printing.latex import LatexPrinter
 
 from .errors import InputError, InputTypeError
 from .notation import DEFAULT, Notation
-from .ops import Juxt, Partial, Times
-from .values import Exact, bind, decimal_latex, format_exact
+from .forms import Juxt, Partial, Times
+from .evaluate import Evaluation, Exact, bind
+from .numbers import decimal_latex, format_exact
 
 if TYPE_CHECKING:
     from .derive import Derivation, Step
@@ -185,18 +186,15 @@ def _decimal(value: Expr, digits: int) -> str:
 
 class _Context:
     def __init__(self, derivation: "Derivation", values: Mapping | None, options: RenderOptions) -> None:
-        from .derive import Evaluator
-
         self.options = options
         self.printer = Printer(options)
         self.evaluate = None
         if values is not None:
             graph = derivation.graph
             bound = bind(graph, values)
-            env = graph.evaluate({s: n.exact for s, n in bound.items()})
-            self.evaluate = Evaluator(graph, env)
-            digits = max(options.approx_digits, 1) + 15
-            self.approx = Evaluator(graph, graph.evaluate({s: sympy.Float(n.exact, digits) for s, n in bound.items()}))
+            self.evaluate = Evaluation(graph, {s: n.exact for s, n in bound.items()})
+            env = self.evaluate.env
+            self.approx = self.evaluate.decimal(max(options.approx_digits, 1))
             self.spelled = {s: n.latex for s, n in bound.items()}
             for q in graph.quantities:
                 if isinstance(env[q], sympy.Rational):
@@ -227,7 +225,7 @@ class _Context:
         return Printer(self.options, table).doprint(form), exact
 
     def _decimal(self, value: Expr) -> str | None:
-        if not self.options.approx_digits or not value.is_number:
+        if not self.options.approx_digits:
             return None
         return _decimal(value, self.options.approx_digits)
 
@@ -289,7 +287,7 @@ def render(derivation: "Derivation", values: Mapping | None = None, options: Ren
 
 def kink_notes(graph: "Graph", env: Mapping[Symbol, Expr], within, options: RenderOptions | None = None) -> list[str]:
     """A sentence for the relu kinks among ``within`` at ``env`` (none when there are none)."""
-    from .ops import relu
+    from .rules import relu
 
     printer = Printer(options or RenderOptions())
     zeros = [f.args[0] for q in graph.kinks(env, within) for f in graph.assignment(q).form.atoms(relu)

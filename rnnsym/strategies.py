@@ -23,7 +23,7 @@ To look at what a strategy draws, ``find`` the simplest example (the
 ``generate`` and ``shrink`` phases are enough, and much faster):
 
 >>> from hypothesis import Phase, find
->>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+>>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
 >>> graph = find(graphs(min_steps=2, cells=cells(activation="tanh")), lambda g: True, settings=quick)
 >>> graph
 Graph(elman, steps=2, activation=tanh, loss=squared)
@@ -46,9 +46,9 @@ from .errors import RnnsymError
 from .exercise import Exercise, Question
 from .cells import gru_cell, lstm_cell
 from .graph import Cell, Graph, elman_cell, unroll
-from .ops import ACTIVATIONS, LOSSES, relu
+from .rules import ACTIVATIONS, LOSSES, relu
 from .testing import at_kink, default_wrt
-from .values import parse_number
+from .numbers import parse_number
 
 __all__ = ["activations", "losses", "cells", "graphs", "values", "exercises", "CELL_KINDS"]
 
@@ -87,7 +87,7 @@ def activations() -> SearchStrategy[str]:
     """Names of the registered activations (``"identity"`` first, so it shrinks there).
 
     >>> from hypothesis import Phase, find, settings
-    >>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+    >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     >>> find(activations(), lambda name: name != "identity", settings=quick)
     'tanh'
     """
@@ -183,7 +183,7 @@ def cells(
     (``loss_at``) belongs to the unrolled graph: see :func:`graphs`.
 
     >>> from hypothesis import Phase, find, settings
-    >>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+    >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     >>> find(cells(activation=["tanh", "relu"], bias=True), lambda cell: True, settings=quick).options["activation"]
     'tanh'
     >>> cells(activation="swish")
@@ -238,7 +238,7 @@ def graphs(
     or a non-empty set of steps.
 
     >>> from hypothesis import Phase, find, settings
-    >>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+    >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     >>> graph = find(graphs(min_steps=3, max_steps=3, cells=elman_cell("relu"), loss_at="last"), lambda g: True, settings=quick)
     >>> graph, graph.loss_steps
     (Graph(elman, steps=3, activation=relu, loss=squared), (3,))
@@ -312,7 +312,7 @@ def values(
     exactly 0, where relu has no derivative, are never drawn.
 
     >>> from hypothesis import Phase, find, settings
-    >>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+    >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     >>> from rnnsym import elman
     >>> find(values(elman(1, activation="relu"), min_value="-1/2", max_value=1), lambda v: v["W_x"] < 0, settings=quick)
     {'h_0': 0, 'W_h': 0, 'W_x': -1/2, 'W_y': 0, 'x_1': 1, 'y_1': 0}
@@ -350,7 +350,7 @@ def exercises(
     questions ``L`` and ``dL/d…`` for every parameter, h_0 and every input.
 
     >>> from hypothesis import Phase, find, settings
-    >>> quick = settings(database=None, phases=[Phase.generate, Phase.shrink])
+    >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     >>> ex = find(exercises(graphs=graphs(max_steps=2)), lambda ex: ex.graph.steps == 2, settings=quick)
     >>> ex
     Exercise('drawn Graph(elman, steps=2, activation=identity, loss=squared)', elman, steps=2, 7 questions)

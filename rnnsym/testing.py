@@ -34,13 +34,15 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from .derive import SPLITS, Derivation, Evaluator, derive
+from .derive import SPLITS, Derivation, derive
+from .evaluate import Evaluation
 from .errors import InputError, InputTypeError
 from .graph import Graph
 from .notation import split_name
 from .numeric import DIGITS, at_kink, close, evaluate_formula, forward, numeric, random_point
-from .ops import relu
-from .values import bind, parse_number
+from .rules import rule_for
+from .evaluate import bind
+from .numbers import parse_number
 
 __all__ = [
     "Comparison",
@@ -235,7 +237,8 @@ class _Checker:
         self.of = graph.symbol(of, "of")
         self.digits = digits
         bound = bind(graph, values)
-        self.exact = graph.evaluate({s: n.exact for s, n in bound.items()})
+        evaluation = Evaluation(graph, {s: n.exact for s, n in bound.items()})
+        self.exact = evaluation.env
         self.point = {str(s): bound[s].exact for s in graph.leaves}
         self.numbers = forward(graph, self.exact, digits=digits)
         self.linear = _is_linear(graph)
@@ -243,11 +246,10 @@ class _Checker:
         # Rendered lines are evaluated exactly when every value is rational, else
         # with Floats of ``digits`` digits (exact irrational arithmetic is slow).
         if self.rational:
-            self.evaluator = Evaluator(graph, self.exact)
+            self.evaluator = evaluation
             self.line_rtol = mpmath.mpf(0)
         else:
-            floats = {s: sympy.Float(mpmath.nstr(v, digits + 5), digits + 5) for s, v in self.numbers.items()}
-            self.evaluator = Evaluator(graph, floats)
+            self.evaluator = evaluation.decimal(digits + 5)
             self.line_rtol = mpmath.mpf(10) ** -(digits - 15)
         self.max_expand_steps = max_expand_steps
         self.kinks = at_kink(graph, self.exact)
@@ -508,17 +510,18 @@ def assert_derivative(
     evaluate, expr = _as_candidate(candidate, graph)
     title = derivation.title
 
-    rational = all(f.func in (relu, sympy.Heaviside) for a in graph.assignments for f in a.expr.atoms(sympy.Function))
+    rational = all(rule_for(f).rational for a in graph.assignments for f in a.expr.atoms(sympy.Function))
 
     def values_at(point: Mapping) -> tuple[Any, Any]:
         bound = bind(graph, point)
         leaves = {s: n.exact for s, n in bound.items()}
         if rational:  # every value is rational: compute exactly
-            env = graph.evaluate(leaves)
-        else:  # tanh, sigmoid, ...: 50-digit Floats are much faster than exact towers
-            numbers = forward(graph, leaves)
-            env = {**{s: sympy.Float(mpmath.nstr(v, DIGITS + 5), DIGITS + 5) for s, v in numbers.items()}, **leaves}
-        truth = Evaluator(graph, env).tangents(derivation.wrt).get(derivation.of, sympy.S.Zero)
+            evaluation = Evaluation(graph, leaves)
+            env = evaluation.env
+        else:  # tanh, sigmoid, ...: 55-digit decimals are much faster than exact towers
+            evaluation = Evaluation(graph, leaves, DIGITS + 5)
+            env = {**{s: sympy.Float(v, DIGITS + 5) for s, v in evaluation.env.items()}, **leaves}
+        truth = evaluation.number(evaluation.derivative(derivation.of, derivation.wrt))
         try:
             return evaluate(env), truth
         except (ArithmeticError, ValueError, TypeError) as error:

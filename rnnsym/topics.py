@@ -25,11 +25,13 @@ from typing import Callable
 import sympy
 
 from .cells import elman_cell, gru_cell, now, prev
-from .derive import Derivation, Evaluator, derive
+from .derive import Derivation, derive
+from .evaluate import Evaluation
 from .graph import Graph, elman, gru
-from .ops import substitute
+from .forms import substitute
 from .render import Line, RenderOptions, render_cell, render_lines
-from .values import bind, format_exact
+from .evaluate import bind
+from .numbers import format_exact
 
 __all__ = ["TOPICS", "Item", "recurrence", "vanishing", "gated", "truncation", "template_lines"]
 
@@ -135,11 +137,10 @@ def gated(options: RenderOptions, steps: int = 12) -> list[Item]:
     numbers = []
     for label, g, values in (tanh_cfg, gru_cfg):
         filled = _filled(g, values)
-        env = g.evaluate({s: sympy.Float(n.exact, 30) for s, n in bind(g, filled).items()})
-        evaluator = Evaluator(g, env)
+        evaluator = Evaluation(g, filled, 30)
         last = g.steps
-        one = evaluator.tangents(g.symbol(f"h_{last - 1}")).get(g.symbol(f"h_{last}"), 0)
-        far = evaluator.tangents(g.symbol("h_1")).get(g.symbol(f"h_{last}"), 0)
+        one = evaluator.number(evaluator.derivative(g.symbol(f"h_{last}"), g.symbol(f"h_{last - 1}")))
+        far = evaluator.number(evaluator.derivative(g.symbol(f"h_{last}"), g.symbol("h_1")))
         numbers.append((label, one, far, last))
     rows = "\n".join(
         rf"{label} & {sympy.N(one, 4)} & {sympy.N(far, 4)} \\" for label, one, far, _ in numbers

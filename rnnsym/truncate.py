@@ -32,10 +32,11 @@ import sympy
 from sympy import Add, Expr, Integer, S, Symbol
 from sympy.core.symbol import Str
 
-from .derive import Derivation, Evaluator, Step, derivative, derive
+from .derive import Derivation, Step, derivative, derive
+from .evaluate import Evaluation
 from .errors import InputError, InputTypeError
 from .graph import Graph
-from .ops import Partial, Times, product, total
+from .forms import Partial, Times, product, total
 from .render import Printer, RenderOptions
 
 __all__ = ["CONVENTIONS", "Truncation", "Kept", "Dropped", "TruncatedDerivation", "contributions", "truncation", "truncated"]
@@ -130,8 +131,8 @@ class _Marked(Expr):
     def _sympystr(self, printer) -> str:
         return f"∂{self.of}/∂{self.wrt}|{'dropped' if self.dropped else self.rule.label()}"
 
-    def _rnnsym_value(self, evaluator: Evaluator) -> Expr:
-        """The exact value at ``evaluator``'s point (the hook Evaluator calls)."""
+    def _rnnsym_value(self, evaluator: Evaluation) -> Expr:
+        """The value at ``evaluator``'s point (the hook :class:`~rnnsym.evaluate.Evaluation` calls)."""
         rule, steps = self.rule, evaluator.graph.steps
         parts = _contributions(evaluator, self.of, self.wrt)
         return Add(*[v for (t, s), v in parts.items() if rule.keeps(t, s, steps) != self.dropped])
@@ -162,7 +163,7 @@ def _uses(graph: Graph, of: Symbol, wrt: Symbol) -> list[tuple[Symbol, int, list
     return out
 
 
-def _contributions(evaluator: Evaluator, of: Symbol, wrt: Symbol) -> dict[tuple[int, int], Expr]:
+def _contributions(evaluator: Evaluation, of: Symbol, wrt: Symbol) -> dict[tuple[int, int], Expr]:
     graph = evaluator.graph
     out: dict[tuple[int, int], Expr] = {}
     for term, t, users in _uses(graph, of, wrt):
@@ -184,12 +185,15 @@ def _symbols(graph: Graph, of: object, wrt: object) -> tuple[Symbol, Symbol]:
     return A, B
 
 
-def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, env: Mapping[Symbol, Expr]) -> dict[tuple[int, int], Expr]:
+def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, values: Mapping,
+                  digits: int | None = None) -> dict[tuple[int, int], Expr]:
     """{(t, s): value}: the part of ∂of/∂wrt from loss term L_t through the use of
     ``wrt`` at step s, Σ_v ∂L_t/∂v × ∂⁺v/∂wrt over the assignments v of step s.
 
-    ``env`` holds exact values of the leaves (quantities are computed if missing).
-    Every pair where L_t depends on such a v is present, even when its value is 0.
+    ``values`` are the leaves' values (exercise-file names, or leaf symbols
+    with exact numbers); the contributions are exact, or mpmath decimals of
+    ``digits`` digits.  Every pair where L_t depends on such a v is present,
+    even when its value is 0.
 
     >>> from rnnsym.graph import elman
     >>> g = elman(2)
@@ -199,9 +203,7 @@ def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, env: Mappin
     {(1, 1): -4, (2, 1): 4, (2, 2): 8}
     """
     A, B = _symbols(graph, of, wrt)
-    if any(q not in env for q in graph.quantities):
-        env = graph.evaluate(env)
-    return _contributions(Evaluator(graph, env), A, B)
+    return _contributions(Evaluation(graph, values, digits), A, B)
 
 
 # --- the derivation -----------------------------------------------------------------------------
@@ -225,15 +227,17 @@ class TruncatedDerivation(Derivation):
 
     def values(self, values: Mapping) -> tuple[Expr, Expr, Expr]:
         """Exact (truncated, dropped, full) at ``values`` (names as in exercise files)."""
-        ev = Evaluator(self.graph, self.environment(values))
+        ev = Evaluation(self.graph, values)
         parts = _contributions(ev, self.of, self.wrt)
         kept = Add(*[v for key, v in parts.items() if key in self.kept])
         dropped = Add(*[v for key, v in parts.items() if key in self.dropped])
-        return kept, dropped, ev.tangents(self.wrt).get(self.of, S.Zero)
+        return kept, dropped, ev.derivative(self.of, self.wrt)
 
-    def evaluate(self, values: Mapping) -> Expr:
-        """The truncated gradient at ``values``."""
-        return self.values(values)[0]
+    def value_at(self, evaluation: Evaluation) -> Expr:
+        """The truncated gradient at a point already evaluated."""
+        parts = _contributions(evaluation, self.of, self.wrt)
+        zero = S.Zero if evaluation.exact else 0
+        return evaluation.number(sum((v for key, v in parts.items() if key in self.kept), zero))
 
 
 def _pair(graph: Graph, term: Symbol, v: Symbol, wrt: Symbol) -> tuple[Expr, Expr]:

@@ -7,6 +7,9 @@ Written from the equations, not from rnnsym's code, to cross-check the engine
     o_t  = h_t W_y (+ b_y)                       yhat_t = g(o_t)
     L_t  = (yhat_t - y_t)^2  or  (yhat_t - y_t)^2 / 2,   L = sum of L_t over the loss steps
 
+or, for the cross-entropy loss, yhat_t = softmax(o_t) (which for one output is
+exp(o_t) / exp(o_t) = 1, whatever g) and L_t = -y_t log yhat_t.
+
 f and g are identity, tanh, sigmoid or relu, with relu'(0) taken as 0.  With
 identity and relu only, every number is a :class:`fractions.Fraction` and the
 gradients are exact; with tanh or sigmoid, numbers are mpmath floats at 50
@@ -73,7 +76,8 @@ class Model:
 
     @property
     def exact(self) -> bool:
-        return self.activation in EXACT and self.output_activation in EXACT
+        output = "identity" if self.loss == "cross_entropy" else self.output_activation  # softmax replaces it
+        return self.activation in EXACT and output in EXACT
 
 
 def _number(value, exact: bool):
@@ -104,6 +108,9 @@ def run(model: Model, values: dict) -> tuple[dict, dict]:
 def _run(model: Model, v: dict) -> tuple[dict, dict]:
     f, df = FUNCTIONS[model.activation]
     g, dg = FUNCTIONS[model.output_activation]
+    softmax = model.loss == "cross_entropy"
+    if softmax:  # d softmax(o)/do = yhat (1 - yhat) for one output
+        dg = lambda o, out: out * (1 - out)  # noqa: E731
     T = model.steps
     zero = v["W_h"] * 0
     b_h = v["b_h"] if model.bias else zero
@@ -113,12 +120,15 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
         fw[f"z_{t}"] = fw[f"h_{t - 1}"] * v["W_h"] + v[f"x_{t}"] * v["W_x"] + b_h
         fw[f"h_{t}"] = f(fw[f"z_{t}"])
         fw[f"o_{t}"] = fw[f"h_{t}"] * v["W_y"] + b_y
-        fw[f"yhat_{t}"] = g(fw[f"o_{t}"])
+        fw[f"yhat_{t}"] = zero + 1 if softmax else g(fw[f"o_{t}"])
     half = model.loss == "half_squared"
     total = zero
     for t in model.loss_steps:
         error = fw[f"yhat_{t}"] - v[f"y_{t}"]
-        fw[f"L_{t}"] = error * error / 2 if half else error * error
+        if softmax:
+            fw[f"L_{t}"] = -v[f"y_{t}"] * (zero if fw[f"yhat_{t}"] == 1 else mpmath.log(fw[f"yhat_{t}"]))
+        else:
+            fw[f"L_{t}"] = error * error / 2 if half else error * error
         total += fw[f"L_{t}"]
     fw["L"] = total
 
@@ -128,8 +138,12 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
         if t in model.loss_steps:
             error = fw[f"yhat_{t}"] - v[f"y_{t}"]
             grad[f"L_{t}"] = zero + 1
-            grad[f"yhat_{t}"] = error if half else 2 * error
-            grad[f"y_{t}"] = -grad[f"yhat_{t}"]
+            if softmax:
+                grad[f"yhat_{t}"] = -v[f"y_{t}"] / fw[f"yhat_{t}"]
+                grad[f"y_{t}"] = zero  # -log yhat_t = -log 1
+            else:
+                grad[f"yhat_{t}"] = error if half else 2 * error
+                grad[f"y_{t}"] = -grad[f"yhat_{t}"]
         else:
             grad[f"yhat_{t}"] = zero
         grad[f"o_{t}"] = grad[f"yhat_{t}"] * dg(fw[f"o_{t}"], fw[f"yhat_{t}"])

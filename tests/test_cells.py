@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import rnnsym
 from rnnsym import InputError, now, prev
-from rnnsym.derive import Evaluator
+from rnnsym.evaluate import Evaluation
 from rnnsym.notation import symbol
 
 
@@ -23,7 +23,7 @@ def _agrees_with_diff(graph, leaves, seed, digits=40):
     point = _point(graph, seed)
     floats = {s: sympy.Float(v, digits) for s, v in point.items()}
     env = graph.evaluate(floats)
-    evaluator = Evaluator(graph, env)
+    evaluator = Evaluation(graph, env)
     loss = graph.expand(graph.loss)
     for leaf in leaves:
         ours = evaluator.tangents(leaf).get(graph.loss, 0)
@@ -98,7 +98,7 @@ def test_matrix_form_lines_recompute_the_gradient(activation, loss, wrt, seed):
     graph = rnnsym.elman(3, activation=activation, loss=loss, hidden=2, input=2, output=2, bias=True)
     d = rnnsym.derive(graph, "L", wrt)
     env = graph.evaluate({s: sympy.Float(v, 40) for s, v in _point(graph, seed).items()})
-    evaluator = Evaluator(graph, env)
+    evaluator = Evaluation(graph, env)
     steps = d.matrix_steps()
     assert steps and steps[-1].lhs.endswith("L")
     for step in steps:

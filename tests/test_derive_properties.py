@@ -35,15 +35,17 @@ from typing import NamedTuple
 
 import mpmath
 
-from rnnsym.values import Exact
+from rnnsym.evaluate import Exact
 import pytest
 import sympy
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from rnnsym.derive import Evaluator, derive
+from rnnsym.derive import derive
+from rnnsym.evaluate import Evaluation
 from rnnsym.graph import elman
-from rnnsym.ops import Partial, plain, relu, sigmoid
+from rnnsym.forms import Partial, plain
+from rnnsym.rules import relu, sigmoid
 
 ACTIVATIONS = ("identity", "tanh", "sigmoid", "relu")
 NONLINEAR = ("tanh", "sigmoid", "relu")
@@ -407,7 +409,7 @@ def test_split_terms_add_up_to_the_total(activation, data):
     wrt = data.draw(st.sampled_from([str(s) for s in g.quantities if s != g.loss] + [str(s) for s in g.leaves]), label="wrt")
     point = data.draw(points(g), label="point")
     env = leaf_env(cfg, point)
-    evaluate = Evaluator(g, env)
+    evaluate = Evaluation(g, env)
     values = exercise_values(cfg, point)
     by_loss = derivation(cfg, "L", wrt, "loss")
     by_step = derivation(cfg, "L", wrt, "step")
@@ -447,7 +449,7 @@ def test_per_step_contributions_are_derivatives_wrt_per_step_copies(parameter, d
     point = data.draw(points(g), label="point")
     assume_off_kinks(cfg, point, margin=sympy.Rational(1, 10**10))
     env = leaf_env(cfg, point)
-    evaluate = Evaluator(g, env)
+    evaluate = Evaluation(g, env)
     d = derivation(cfg, "L", parameter, "step")
     # Steps whose copy of the parameter lies on a path to the loss.
     used = range(1, max(cfg.loss_steps) + 1) if parameter in RECURRENT else cfg.loss_steps
@@ -483,7 +485,7 @@ def questions(draw, max_steps: int = 6):
     return cfg, of, wrt, split
 
 
-def side_value(evaluate: Evaluator, lhs):
+def side_value(evaluate: Evaluation, lhs):
     if isinstance(lhs, sympy.Symbol):
         return evaluate.env[lhs]
     assert isinstance(lhs, Partial), lhs
@@ -497,7 +499,7 @@ def test_every_line_of_a_derivation_holds(question, data):
     d = derivation(cfg, of, wrt, split)
     point = data.draw(points(g), label="point")
     env = leaf_env(cfg, point)
-    evaluate = Evaluator(g, env)
+    evaluate = Evaluation(g, env)
     assert d.steps, "a derivation has at least one line"
     assert d.steps[-1].lhs == Partial(g.symbol(of), g.symbol(wrt))
     for step in (*d.context, *d.steps):
@@ -525,7 +527,7 @@ def _seed_graph():
 
 
 def _chain_values(d, env):
-    evaluate = Evaluator(d.graph, env)
+    evaluate = Evaluation(d.graph, env)
     return {str(s.lhs.of): evaluate(s.forms[-1]) for s in d.steps if s.kind == "chain"}
 
 
@@ -555,7 +557,7 @@ def test_seed_dL_dWh_per_loss_term():
 def test_seed_dL_dWh_per_step():
     d = derive(_seed_graph(), of="L", wrt="W_h", split="step")
     env = d.environment(SEED_VALUES)
-    evaluate = Evaluator(d.graph, env)
+    evaluate = Evaluation(d.graph, env)
     last = d.steps[-1]
     assert last.kind == "sum"
     assert [evaluate(t) for t in sum_terms(last.forms[-1])] == [0, 8]

@@ -15,7 +15,8 @@ import sympy
 from sympy import Rational
 
 from rnnsym import InputError, elman, gru, lstm
-from rnnsym.derive import Evaluator, derive
+from rnnsym.derive import derive
+from rnnsym.evaluate import Evaluation
 from rnnsym.figure import FigureOptions, figure, table_latex
 from rnnsym.flow import FlowTable, bound, demo_configs, flow_table, jacobian_chain
 from rnnsym.notation import symbol
@@ -74,7 +75,7 @@ def test_chain_equals_the_derivative_rnnsym_derives(activation, t, k):
         env = env_for(graph, values)
         got = chain.product.xreplace(env)
         assert close(got, direct.xreplace(env))
-        assert close(got, Evaluator(graph, env).tangents(symbol(f"h_{t - k}")).get(symbol(f"h_{t}"), 0))
+        assert close(got, Evaluation(graph, env).tangents(symbol(f"h_{t - k}")).get(symbol(f"h_{t}"), 0))
         assert close(chain.evaluate(values, precision=DIGITS), got)
 
 

@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 import gated_reference as ref
 import rnnsym
-from rnnsym.values import bind
+from rnnsym.evaluate import bind
 
 ctx = ref.ctx
 RTOL = ctx.mpf("1e-30")  # relative agreement of rnnsym and the reference

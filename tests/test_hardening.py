@@ -341,7 +341,7 @@ def test_toml_floats_are_read_from_their_spelling():
     exercise = rnnsym.loads(variant(('W_x = "0.1"', "W_x = 0.10000000000000000001"),
                                     ("\nW_y = 2\n", "\nW_y = 3.14159265358979323846\n")).replace(
         "y = [5, 5]", "y = [1e-400, 5]"))
-    from rnnsym.values import bind
+    from rnnsym.evaluate import bind
 
     bound = {str(s): n for s, n in bind(exercise.graph, exercise.values).items()}
     assert bound["W_x"].exact == sympy.Rational(10**19 + 1, 10**20)
@@ -363,7 +363,7 @@ def test_huge_results_print_in_scientific_form():
 
 def test_python_floats_are_read_by_their_shortest_repr():
     assert rnnsym.parse_number(0.1, "W").exact == sympy.Rational(1, 10)
-    assert rnnsym.elman(1).symbol("W_h") in rnnsym.values.bind(
+    assert rnnsym.elman(1).symbol("W_h") in rnnsym.evaluate.bind(
         rnnsym.elman(1), {"h_0": 0.1, "W_h": 0.2, "W_x": 0.3, "W_y": 0.4, "x": [0.5], "y": [0.6]})
 
 
@@ -432,7 +432,7 @@ def _entry_points(hostile: str) -> dict:
         "bound": lambda: flow.bound(rnnsym.elman(1, "tanh"), {"W_h": hostile}),
         "jacobian_chain": lambda: flow.jacobian_chain(graph, hostile, 1),
         "truncated": lambda: truncate.truncated(graph, "L", "W_h", 1, convention=hostile),
-        "Times": lambda: rnnsym.ops.Times(hostile, 2),
+        "Times": lambda: rnnsym.forms.Times(hostile, 2),
     }
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import rnnsym
-from rnnsym.ops import ACTIVATIONS, LOSSES
+from rnnsym.rules import ACTIVATIONS, LOSSES
 from rnnsym.strategies import CELL_KINDS, activations, cells, exercises, graphs, losses, values
 from rnnsym.testing import at_kink
 

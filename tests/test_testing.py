@@ -143,7 +143,7 @@ def test_bad_arguments():
 
 def test_numeric_evaluates_what_rnnsym_writes():
     from rnnsym.notation import symbol
-    from rnnsym.ops import relu, sigmoid
+    from rnnsym.rules import relu, sigmoid
 
     z = symbol("z_1")
     value = numeric(relu(2 * sympy.tanh(z)) + sigmoid(z) * sympy.Heaviside(z, 0), {z: sympy.Rational(1, 3)})
@@ -209,7 +209,7 @@ def test_a_plausible_mistake_is_caught_with_a_counterexample(mistake):
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_a_mistake_is_caught_at_the_exercise_values_when_it_shows_there(mistake):
     formula = MISTAKES[mistake]
-    env = GRAPH.evaluate({s: n.exact for s, n in rnnsym.values.bind(GRAPH, SEED).items()})
+    env = GRAPH.evaluate({s: n.exact for s, n in rnnsym.evaluate.bind(GRAPH, SEED).items()})
     if parse_formula(formula, GRAPH).xreplace(env) == 8:
         pytest.skip("this mistake happens to give the right number at the exercise's values")
     with pytest.raises(DerivativeMismatch, match=r"\(at the values given\)") as caught:
@@ -313,7 +313,7 @@ def test_tokens():
     ],
 )
 def test_formulas(text, expected):
-    from rnnsym.ops import relu, sigmoid
+    from rnnsym.rules import relu, sigmoid
 
     names = {str(s): s for s in GRAPH.leaves + GRAPH.quantities}
     namespace = {**names, "relu": relu, "sigmoid": sigmoid}

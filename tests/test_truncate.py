@@ -25,12 +25,13 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnsym.derive import Evaluator, derive
+from rnnsym.derive import derive
+from rnnsym.evaluate import Evaluation
 from rnnsym.errors import InputError, InputTypeError
 from rnnsym.graph import elman, gru, lstm
 from rnnsym.render import Printer, RenderOptions
 from rnnsym.truncate import CONVENTIONS, Dropped, Kept, Truncation, contributions, truncated, truncation
-from rnnsym.values import Exact, bind
+from rnnsym.evaluate import Exact, bind
 
 FEW = settings(max_examples=max(8, settings().max_examples // 5))
 SEED_VALUES = {"h_0": 1, "x": [10, 10, 10], "y": [5, 5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
@@ -251,7 +252,7 @@ def test_every_line_holds(case):
     g, values, wrt, k1, k2 = case
     result = truncated(g, "L", wrt, (k1, k2), "k1-k2")
     env = result.environment(values)
-    ev = Evaluator(g, env)
+    ev = Evaluation(g, env)
     for step in result.steps:
         left = ev(step.lhs)
         for form in step.forms:

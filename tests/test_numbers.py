@@ -1,4 +1,4 @@
-"""Exact numbers from exercise values: rnnsym.values.parse_number and format_exact.
+"""Exact numbers from exercise values: rnnsym.numbers.parse_number and format_exact.
 
 Hypothesis example counts come from the profiles in conftest.py.
 """
@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rnnsym import InputError, InputTypeError, Number, RnnsymError, parse_number
-from rnnsym.values import format_exact
+from rnnsym.numbers import format_exact
 
 R = sympy.Rational
 

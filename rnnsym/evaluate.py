@@ -1,0 +1,636 @@
+"""The evaluation stage: values → leaves → exact numbers → decimals → derivative values.
+
+Every number rnnsym shows or checks comes from here, by one rule:
+
+- :func:`bind` reads values as exercise files write them (names, a list per
+  step, nested lists for matrices) into an exact :class:`~rnnsym.numbers.Number`
+  for every leaf;
+- :class:`Evaluation` computes every quantity of a graph at one point, in graph
+  order, one assignment at a time: exactly (rationals stay rational; an
+  irrational value is stood in for by an :class:`Exact` atom), or in decimals
+  with ``digits`` significant digits, computed in mpmath with :data:`GUARD`
+  guard digits more;
+- derivative values come from the same pass: one reverse (adjoint) pass per
+  quantity differentiated, one forward (tangent) pass per quantity
+  differentiated with respect to, each cached, each linear in the number of
+  steps.
+
+Each template equation of a cell is compiled once, for each kind of
+arithmetic, into a closure over its arguments; an assignment of the unrolled
+graph calls its template's closure with its own values.  Nothing is
+substituted into a nested expression, and nothing recurses in depth
+proportional to the number of steps.
+
+>>> from rnnsym.graph import elman
+>>> ev = Evaluation(elman(2), {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
+>>> ev.value("yhat_2"), ev.adjoints(ev.graph.loss)[ev.graph.symbol("W_h")]
+(6, 8)
+>>> tanh = Evaluation(elman(2, "tanh"), {"h_0": 0, "x": [1, 1], "y": [0, 0], "W_h": 1, "W_x": 1, "W_y": 1})
+>>> tanh.value("h_1"), tanh.decimal(6).value("h_2")
+(tanh(1), 0.942681)
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Mapping, Sequence
+
+import mpmath
+import sympy
+from sympy import Expr, S, Symbol
+
+from .cells import now
+from .errors import InputError, InputTypeError
+from .forms import Juxt, Partial, Times, _Product, plain
+from .numbers import Number, check_size, parse_number
+from .rules import rule_for
+
+__all__ = ["GUARD", "EXACT_BITS", "bind", "Missing", "Exact", "exact_form", "Evaluation", "evaluation"]
+
+#: Guard digits: decimals asked for with ``digits`` digits are computed with ``digits + GUARD``.
+GUARD = 10
+#: Bits of precision every exact irrational value keeps ready (about 77 digits); more on demand.
+EXACT_BITS = 256
+
+_MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
+
+
+def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
+    """Exact values for every leaf of ``graph`` from exercise-file names.
+
+    ``values`` maps leaf names (``"W_h"``, ``"h_0"``, ``"x_1"``,
+    ``"W_h[1,2]"``) to numbers, or a whole vector or matrix (``"W_h"``,
+    ``"h_0"``) to nested lists, row-major; the per-step inputs and targets may
+    be given as a list under their base name (``"x": [10, 10]``), one entry per
+    step (each a list when the input is a vector).  Keys may also be the leaf
+    symbols themselves.  Unknown names, missing leaves and lists of the wrong
+    shape raise :class:`~rnnsym.errors.InputError`.
+
+    >>> from rnnsym.graph import elman
+    >>> bound = bind(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2})
+    >>> bound[sympy.Symbol("W_x", real=True)]
+    Number('0.1')
+    """
+    if not isinstance(values, Mapping):
+        raise InputTypeError("values", values, "a table of names and numbers")
+    leaves = {str(s): s for s in graph.leaves}
+    leaf_set = set(graph.leaves)
+    tensors = {
+        name: entries
+        for name, entries in graph.tensors.items()
+        if name not in leaves and all(s in leaf_set for s in entries.values())
+    }
+    bound: dict[sympy.Symbol, Number] = {}
+    for key, value in values.items():
+        name = str(key).replace(" ", "")
+        if name in leaves:
+            bound[leaves[name]] = parse_number(value, f"values.{name}")
+        elif name in tensors:
+            entries = tensors[name]
+            shape = [max(index[d] for index in entries) for d in range(len(next(iter(entries))))]
+            if name in graph.sequences:
+                shape[0] = graph.steps
+            per_step = ", one per step" if name in graph.sequences else ""
+            for index, item in _flatten(value, tuple(shape), f"values.{name}", per_step):
+                if index in entries:
+                    bound[entries[index]] = parse_number(item, f"values.{name}" + "".join(f"[{i}]" for i in index))
+        else:
+            names = [n for n in leaves if "[" not in n and not any(n.startswith(f"{b}_") for b in graph.sequences)]
+            names += [n for n in tensors if n not in names]
+            raise InputError("values", name, "one of " + ", ".join(names))
+    for name, leaf in leaves.items():
+        if leaf not in bound:
+            raise InputError(f"values.{name}", Missing(), _MISSING_EXPECTED)
+    return bound
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    if len(shape) == 1:
+        return f"a list of {shape[0]} number" + ("s" if shape[0] != 1 else "")
+    if len(shape) == 2:
+        return f"a list of {shape[0]} lists of {shape[1]} numbers"
+    return "a nested list of shape " + "×".join(map(str, shape))
+
+
+def _flatten(value: object, shape: tuple[int, ...], field: str, note: str = "", prefix: tuple[int, ...] = ()):
+    """Yield ``(index, item)`` over a nested list of ``shape`` (1-based indices)."""
+    if not shape:
+        yield prefix, value
+        return
+    if not isinstance(value, (list, tuple)) or len(value) != shape[0]:
+        where = field + "".join(f"[{i}]" for i in prefix)
+        raise InputError(where, value, _describe_shape(shape) + (note if not prefix else ""))
+    for i, item in enumerate(value, start=1):
+        yield from _flatten(item, shape[1:], field, note, (*prefix, i))
+
+
+class Missing:
+    """Stands for a value that was not given (its ``repr`` reads ``nothing``)."""
+
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+# --- exact irrational values -------------------------------------------------------------------------
+
+
+class Exact(sympy.AtomicExpr):
+    """An exact irrational value, named after the quantity it is the value of.
+
+    Computing a tanh network exactly nests each step's value inside the next
+    (h_2 = tanh(tanh(…)·W_h + …)); sympy's evaluation of such towers costs
+    exponential time in their depth.  :class:`Evaluation` therefore stands each
+    irrational value in for by one ``Exact`` atom: it keeps the exact
+    expression (``.expr``, in terms of earlier atoms) and its decimals to
+    :data:`EXACT_BITS` bits, computed from its parts' decimals; more precision
+    is computed on demand, atom by atom in the order they were made, so a
+    value stays exact and its decimals cost linear time in the number of steps.
+    :func:`exact_form` substitutes the atoms back.
+
+    >>> h = Exact("h_1", sympy.tanh(sympy.Rational(1, 2)))
+    >>> h, Exact("h_2", sympy.tanh(2 * h + 1))
+    (tanh(1/2), h_2(≈0.9582647784))
+    >>> sympy.N(2 * h, 12)
+    0.924234314520
+    >>> exact_form(2 * h)
+    2*tanh(1/2)
+    """
+
+    is_number = True
+    is_extended_real = True
+    is_commutative = True
+    _serial = 0
+
+    def __new__(cls, name: str, expr: Expr, value: mpmath.mpf | None = None) -> "Exact":
+        obj = sympy.AtomicExpr.__new__(cls)
+        Exact._serial += 1
+        obj.name = name
+        obj.expr = expr
+        obj.serial = Exact._serial
+        obj._key = (name, Exact._serial)
+        if value is None:
+            with mpmath.workprec(EXACT_BITS):
+                value = _mp(expr, {}, EXACT_BITS)
+        obj._cache = {EXACT_BITS: value}
+        return obj
+
+    def _hashable_content(self):
+        return self._key
+
+    def __getnewargs__(self):
+        return (self.name, self.expr)
+
+    def mp(self, prec: int) -> mpmath.mpf:
+        """The value as an mpmath number with ``prec`` bits."""
+        best = max(self._cache)
+        if best < prec:
+            _refine(self, prec + 64)
+            best = max(self._cache)
+        return self._cache[best]
+
+    def _eval_evalf(self, prec):
+        return sympy.Float(self.mp(prec), precision=prec)
+
+    def _mpmath_(self, prec, rounding):
+        return self.mp(prec)
+
+    def _sympystr(self, printer) -> str:
+        if not self.expr.has(Exact) and sympy.count_ops(self.expr) <= 6:
+            return printer._print(self.expr)
+        return f"{self.name}(≈{mpmath.nstr(self.mp(EXACT_BITS), 10)})"
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.expr)
+
+
+def _atoms_below(expr: Expr) -> list[Exact]:
+    """Every Exact atom ``expr`` depends on, directly or through other atoms, oldest first."""
+    seen: dict[Exact, None] = {}
+    pending = list(expr.atoms(Exact))
+    while pending:
+        atom = pending.pop()
+        if atom in seen:
+            continue
+        seen[atom] = None
+        pending.extend(a for a in atom.expr.atoms(Exact) if a not in seen)
+    return sorted(seen, key=lambda a: a.serial)
+
+
+def _refine(atom: Exact, prec: int) -> None:
+    """Compute ``atom`` and the atoms below it to ``prec`` bits, oldest first (no recursion)."""
+    with mpmath.workprec(prec):
+        for part in _atoms_below(atom.expr) + [atom]:
+            if max(part._cache) < prec:
+                part._cache[prec] = _mp(part.expr, {}, prec)
+
+
+def exact_form(value: Expr) -> Expr:
+    """``value`` with every :class:`Exact` atom replaced by its full expression.
+
+    The result can be exponentially large in the number of steps; use it to
+    compare with independent computations on small examples.
+    """
+    unfolded: dict[Exact, Expr] = {}
+    for atom in _atoms_below(value):
+        unfolded[atom] = atom.expr.xreplace(unfolded)
+    return value.xreplace(unfolded)
+
+
+# --- arithmetic: exact (sympy) and decimal (mpmath) ------------------------------------------------
+
+
+def _mp(expr: Any, env: Mapping[Symbol, mpmath.mpf], prec: int) -> mpmath.mpf:
+    """``expr`` (a small sympy expression) as an mpmath number at the current precision."""
+    if isinstance(expr, mpmath.mpf):
+        return expr
+    if isinstance(expr, Symbol):
+        return env[expr]
+    if isinstance(expr, sympy.Rational):
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
+    if isinstance(expr, Exact):
+        return expr.mp(prec)
+    if isinstance(expr, sympy.Float):
+        return expr._to_mpmath(prec)
+    if isinstance(expr, sympy.Add):
+        return mpmath.fsum(_mp(a, env, prec) for a in expr.args)
+    if isinstance(expr, (sympy.Mul, _Product)):
+        return mpmath.fprod(_mp(a, env, prec) for a in expr.args)
+    if isinstance(expr, sympy.Pow):
+        return _power(_mp(expr.base, env, prec), expr.exp, env, prec)
+    if isinstance(expr, sympy.Function):
+        return rule_for(expr).numeric(_mp(expr.args[0], env, prec))
+    if isinstance(expr, Expr) and expr.is_number:
+        return sympy.N(expr, mpmath.libmp.prec_to_dps(prec) + 5)._to_mpmath(prec)
+    raise InputTypeError("expression", expr, "a number, a symbol, + - * / ^ or a registered function")
+
+
+def _power(base: mpmath.mpf, exponent: Expr, env: Mapping, prec: int) -> mpmath.mpf:
+    if exponent.is_Integer:
+        return base ** int(exponent)
+    return mpmath.power(base, _mp(exponent, env, prec))
+
+
+class _Ops:
+    """The arithmetic closures are compiled for: exact sympy numbers or mpmath decimals."""
+
+    def __init__(self, exact: bool) -> None:
+        self.exact = exact
+
+    def constant(self, value: sympy.Rational) -> Callable[[Sequence], Any]:
+        if self.exact:
+            return lambda env: value
+        if value.q == 1:
+            number = mpmath.mpf(int(value.p))
+            return lambda env: number
+        p, q = int(value.p), int(value.q)
+        return lambda env: mpmath.mpf(p) / q
+
+    def add(self, parts: list) -> Callable:
+        if self.exact:
+            return lambda env: sympy.Add(*[f(env) for f in parts])
+        if len(parts) == 2:
+            a, b = parts
+            return lambda env: a(env) + b(env)
+        return lambda env: mpmath.fsum(f(env) for f in parts)
+
+    def mul(self, parts: list) -> Callable:
+        if self.exact:
+            return lambda env: sympy.Mul(*[f(env) for f in parts])
+        if len(parts) == 2:
+            a, b = parts
+            return lambda env: a(env) * b(env)
+
+        def product(env):
+            out = parts[0](env)
+            for f in parts[1:]:
+                out = out * f(env)
+            return out
+
+        return product
+
+    def power(self, base: Callable, exponent: Expr) -> Callable:
+        if self.exact:
+            return lambda env: sympy.Pow(base(env), exponent)
+        if exponent.is_Integer:
+            n = int(exponent)
+            if n == 2:
+                return lambda env: base(env) ** 2
+            return lambda env: base(env) ** n
+        p, q = int(exponent.p), int(exponent.q)
+        return lambda env: mpmath.power(base(env), mpmath.mpf(p) / q)
+
+    def function(self, function: Expr, argument: Callable) -> Callable:
+        rule = rule_for(function)
+        if self.exact:
+            apply, rest = rule.function, function.args[1:]  # Heaviside(z, 0) keeps its value at 0
+            return lambda env: apply(argument(env), *rest)
+        numeric = rule.numeric
+        return lambda env: numeric(argument(env))
+
+
+_EXACT, _DECIMAL = _Ops(True), _Ops(False)
+
+
+def compile_form(form: Expr, symbols: Sequence[Symbol], exact: bool) -> Callable[[Sequence], Any]:
+    """A closure computing ``form`` from the values of ``symbols`` (a sequence, in that
+    order): exact sympy arithmetic or mpmath decimals at the current precision.
+
+    >>> from rnnsym.notation import symbol
+    >>> x = symbol("x")
+    >>> f = compile_form(2 * sympy.tanh(x) + 1, [x], exact=False)
+    >>> print(mpmath.nstr(f([mpmath.mpf(0.5)]), 10))
+    1.924234315
+    """
+    ops = _EXACT if exact else _DECIMAL
+    index = {s: i for i, s in enumerate(symbols)}
+
+    def build(e: Expr) -> Callable:
+        if isinstance(e, Symbol):
+            if e not in index:
+                raise InputError("form", str(e), "a symbol among the arguments " + ", ".join(map(str, symbols)))
+            i = index[e]
+            return lambda env: env[i]
+        if isinstance(e, sympy.Rational):
+            return ops.constant(e)
+        if isinstance(e, sympy.Add):
+            return ops.add([build(a) for a in e.args])
+        if isinstance(e, (sympy.Mul, _Product)):
+            return ops.mul([build(a) for a in e.args])
+        if isinstance(e, sympy.Pow) and e.exp.is_Rational:
+            return ops.power(build(e.base), e.exp)
+        if isinstance(e, sympy.Function):
+            return ops.function(e, build(e.args[0]))
+        if isinstance(e, Expr) and e.is_number:  # log(2), an Exact atom …
+            if exact:
+                return lambda env: e
+            return lambda env: _mp(e, {}, mpmath.mp.prec)
+        raise InputError("form", e, "sums, products, powers and registered functions")
+
+    return build(form)
+
+
+class _Kernel:
+    """One template equation compiled: its value and its local partials, from
+    the values of its arguments (the template's symbols in written order, then
+    the quantity it defines, for partials written in it)."""
+
+    def __init__(self, equation) -> None:
+        self.partial_forms = [plain(f) for f in equation.partials.values()]
+        own = tuple(equation.partials) + (now(equation.base),)
+        # a given partial may be written in other quantities of the step (a softmax's other outputs)
+        used = set().union(*[f.free_symbols for f in self.partial_forms]) if self.partial_forms else set()
+        self.extras = tuple(sorted(used - set(own), key=str))
+        self.symbols = own + self.extras
+        self.form = equation.form
+        self._compiled: dict[bool, tuple[Callable, list[Callable]]] = {}
+        self.rational = all(rule_for(f).rational for f in sympy.preorder_traversal(self.form)
+                            if isinstance(f, sympy.Function))
+
+    def compiled(self, exact: bool) -> tuple[Callable, list[Callable]]:
+        if exact not in self._compiled:
+            value = compile_form(plain(self.form), self.symbols, exact)
+            partials = [compile_form(f, self.symbols, exact) for f in self.partial_forms]
+            self._compiled[exact] = (value, partials)
+        return self._compiled[exact]
+
+
+_KERNELS: "weakref.WeakKeyDictionary[Any, dict[int, _Kernel]]" = weakref.WeakKeyDictionary()
+
+
+def _kernel(graph, assignment) -> _Kernel | None:
+    if assignment.template is None:
+        return None
+    table = _KERNELS.setdefault(graph, {})
+    key = id(assignment.template)
+    if key not in table:
+        table[key] = _Kernel(assignment.template)
+    return table[key]
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+
+
+def _leaves(graph, values: Mapping) -> tuple[dict[Symbol, sympy.Rational], int | None]:
+    """Exact leaf values from exercise-file names, or from a table of leaf symbols
+    and numbers (other symbols are ignored); and, when those numbers are
+    :class:`sympy.Float`, the digits they carry (a decimal point, taken exactly)."""
+    if isinstance(values, Mapping) and values and all(isinstance(k, Symbol) for k in values):
+        out, digits = {}, None
+        for s in graph.leaves:
+            if s not in values:
+                raise InputError(f"values.{s}", Missing(), _MISSING_EXPECTED)
+            v = values[s]
+            if isinstance(v, sympy.Float):
+                digits = max(digits or 0, mpmath.libmp.prec_to_dps(v._prec))
+                out[s] = sympy.Rational(v)
+            else:
+                out[s] = v.exact if isinstance(v, Number) else parse_number(v, f"values.{s}").exact
+        return out, digits
+    return {s: n.exact for s, n in bind(graph, values).items()}, None
+
+
+class Evaluation:
+    """Every leaf and quantity of ``graph`` at one point, and derivatives there.
+
+    ``values`` are exercise-file names (``{"W_h": 1, "x": [10, 10], …}``) or
+    leaf symbols with exact numbers (or :class:`sympy.Float` decimals, which
+    ask for decimals of their precision).  With ``digits`` ``None`` values are exact
+    (:class:`sympy.Rational`, or an :class:`Exact` atom when irrational); with
+    ``digits`` they are mpmath numbers computed with ``digits + GUARD``
+    significant digits.  ``env`` maps every symbol to its value.
+
+    - :meth:`value` of a name; :meth:`adjoints` of a quantity A: ∂A/∂v for every
+      v that A depends on, v treated as free, by one reverse pass;
+      :meth:`tangents` with respect to B: ∂q/∂B for every q, by one forward pass;
+    - :meth:`partial` of a named :class:`~rnnsym.forms.Partial`; calling the
+      evaluation on a form gives the form's value;
+    - :meth:`decimal` gives the same point in decimals (cached).
+
+    Every pass is cached, so all gradients of one loss share one reverse pass.
+    """
+
+    def __init__(self, graph, values: Mapping, digits: int | None = None) -> None:
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 1000):
+            raise InputError("digits", digits, "None (exact) or a number of digits from 1 to 1000")
+        self.graph = graph
+        self.leaves, implied = _leaves(graph, values)
+        self.digits = digits if digits is not None else implied
+        self.exact = self.digits is None
+        digits = self.digits
+        self.prec = EXACT_BITS if self.exact else mpmath.libmp.dps_to_prec(digits + GUARD)
+        self._tangents: dict[Symbol, dict[Symbol, Any]] = {}
+        self._adjoints: dict[Symbol, dict[Symbol, Any]] = {}
+        self._decimals: dict[int, Evaluation] = {}
+        self._mp_env: dict[Symbol, mpmath.mpf] | None = None
+        self.env = self._forward()
+
+    def __repr__(self) -> str:
+        kind = "exact" if self.exact else f"{self.digits} digits"
+        return f"Evaluation({self.graph!r}, {kind})"
+
+    # -- values ----------------------------------------------------------------------------------
+    def _forward(self) -> dict[Symbol, Any]:
+        graph = self.graph
+        with mpmath.workprec(self.prec):
+            if self.exact:
+                env: dict[Symbol, Any] = dict(self.leaves)
+                mp_env = None
+                if not all(k is None or k.rational for k in (_kernel(graph, a) for a in graph.assignments)):
+                    mp_env = {s: mpmath.mpf(int(v.p)) / int(v.q) for s, v in self.leaves.items()}
+                for a in graph.assignments:
+                    args = [env[s] for s in a.dependencies]
+                    kernel = _kernel(graph, a)
+                    value = sympy.Add(*args) if kernel is None else kernel.compiled(True)[0](args)
+                    if mp_env is not None:
+                        margs = [mp_env[s] for s in a.dependencies]
+                        mp_value = mpmath.fsum(margs) if kernel is None else kernel.compiled(False)[0](margs)
+                        mp_env[a.target] = mp_value
+                        value = self._atom(value, str(a.target), mp_value)
+                    env[a.target] = check_size(value, str(a.target))
+                self._mp_env = mp_env
+                return env
+            env = {s: mpmath.mpf(int(v.p)) / int(v.q) for s, v in self.leaves.items()}
+            for a in graph.assignments:
+                args = [env[s] for s in a.dependencies]
+                kernel = _kernel(graph, a)
+                env[a.target] = mpmath.fsum(args) if kernel is None else kernel.compiled(False)[0](args)
+            return env
+
+    def _atom(self, value: Any, name: str, mp_value: mpmath.mpf | None = None) -> Any:
+        """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number."""
+        if not self.exact or isinstance(value, (sympy.Rational, Exact)) or not value.is_number:
+            return value
+        if mp_value is None:
+            mp_value = _mp(value, {}, EXACT_BITS)
+        return Exact(name, value, mp_value)
+
+    def value(self, name: str | Symbol) -> Any:
+        """The value of the leaf or quantity ``name`` (``"yhat_2"``)."""
+        symbol = name if isinstance(name, Symbol) else self.graph.symbol(name)
+        return self.number(self.env[symbol])
+
+    def decimal(self, digits: int) -> "Evaluation":
+        """This point evaluated in decimals with ``digits`` digits (cached)."""
+        if not self.exact and digits == self.digits:
+            return self
+        if digits not in self._decimals:
+            self._decimals[digits] = Evaluation(self.graph, self.leaves, digits)
+        return self._decimals[digits]
+
+    def number(self, value: Any) -> Any:
+        """``value`` as shown outside: exact as is, a decimal as a :class:`sympy.Float` of ``digits`` digits."""
+        if self.exact or not isinstance(value, mpmath.mpf):
+            return value
+        return sympy.Float(value, self.digits)
+
+    # -- local partials -----------------------------------------------------------------------------
+    def local_partials(self, assignment, raw: bool = False) -> list[Any]:
+        """The values of ∂⁺target/∂dependency for each dependency of ``assignment``, in order
+        (``raw``: in this evaluation's own arithmetic, mpmath numbers for decimals)."""
+        kernel = _kernel(self.graph, assignment)
+        if kernel is None:
+            one = S.One if self.exact or not raw else mpmath.mpf(1)
+            return [one] * len(assignment.dependencies)
+        extras = [assignment.mapping[x] for x in kernel.extras]
+        args = [self.env[s] for s in (*assignment.dependencies, assignment.target, *extras)]
+        with mpmath.workprec(self.prec):
+            values = [f(args) for f in kernel.compiled(self.exact)[1]]
+            if self.exact and self._mp_env is not None:
+                margs = [self._mp_env[s] for s in (*assignment.dependencies, assignment.target, *extras)]
+                mps = [f(margs) for f in kernel.compiled(False)[1]]
+                values = [self._atom(v, f"d{assignment.target}/d{d}", m)
+                          for v, m, d in zip(values, mps, assignment.dependencies)]
+        return values if raw else [self.number(v) for v in values]
+
+    # -- derivative passes ---------------------------------------------------------------------------
+    def _reverse(self, target: Symbol) -> dict[Symbol, Any]:
+        """The reverse pass from ``target``, in this evaluation's own arithmetic (cached)."""
+        if target not in self._adjoints:
+            graph = self.graph
+            one = S.One if self.exact else mpmath.mpf(1)
+            adj: dict[Symbol, Any] = {target: one}
+            with mpmath.workprec(self.prec):
+                for a in reversed(graph.assignments[: graph.position(target) + 1]):
+                    if a.target not in adj:
+                        continue
+                    g = adj[a.target] = self._atom(adj[a.target], f"d{target}/d{a.target}")
+                    if g == 0:
+                        continue
+                    for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
+                        if pv != 0:
+                            adj[dep] = adj[dep] + g * pv if dep in adj else g * pv
+                for s in list(adj):
+                    if graph.is_leaf(s):
+                        adj[s] = self._atom(adj[s], f"d{target}/d{s}")
+            self._adjoints[target] = adj
+        return self._adjoints[target]
+
+    def _forward_pass(self, source: Symbol) -> dict[Symbol, Any]:
+        """The forward (tangent) pass from ``source``, in this evaluation's own arithmetic (cached)."""
+        if source not in self._tangents:
+            graph = self.graph
+            tan: dict[Symbol, Any] = {source: S.One if self.exact else mpmath.mpf(1)}
+            with mpmath.workprec(self.prec):
+                for a in graph.assignments[graph.position(source) + 1:]:
+                    if not any(d in tan for d in a.dependencies):
+                        continue
+                    value = None
+                    for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
+                        if dep in tan and pv != 0:
+                            term = tan[dep] * pv
+                            value = term if value is None else value + term
+                    if value is not None and value != 0:
+                        tan[a.target] = self._atom(value, f"d{a.target}/d{source}")
+            self._tangents[source] = tan
+        return self._tangents[source]
+
+    def adjoints(self, target: Symbol) -> dict[Symbol, Any]:
+        """∂target/∂v for every leaf and quantity v that ``target`` depends on (v free), by one reverse pass."""
+        return {s: self.number(v) for s, v in self._reverse(target).items()}
+
+    def tangents(self, source: Symbol) -> dict[Symbol, Any]:
+        """∂q/∂source for every quantity q (``source`` free), by one forward pass."""
+        return {s: self.number(v) for s, v in self._forward_pass(source).items()}
+
+    def _derivative(self, of: Symbol, wrt: Symbol) -> Any:
+        zero = S.Zero if self.exact else mpmath.mpf(0)
+        if of in self._adjoints or wrt not in self._tangents:
+            return self._reverse(of).get(wrt, zero)
+        return self._tangents[wrt].get(of, zero)
+
+    def derivative(self, of: Symbol, wrt: Symbol) -> Any:
+        """∂of/∂wrt (wrt free): from a pass already made when there is one, else by a reverse pass."""
+        return self.number(self._derivative(of, wrt))
+
+    def _partial(self, p: Partial) -> Any:
+        if p.local:
+            a = self.graph.assignment(p.of)
+            if p.wrt not in a.dependencies:
+                return S.Zero if self.exact else mpmath.mpf(0)
+            return self.local_partials(a, raw=True)[a.dependencies.index(p.wrt)]
+        return self._derivative(p.of, p.wrt)
+
+    def partial(self, p: Partial) -> Any:
+        """The value of a named partial: local (∂⁺) from the assignment's own partials, else ∂of/∂wrt."""
+        return self.number(self._partial(p))
+
+    # -- forms ---------------------------------------------------------------------------------------
+    def __call__(self, form: Expr) -> Any:
+        """The value of ``form``: named partials by :meth:`partial`, nodes with a
+        ``_rnnsym_value(evaluation)`` method by that method, symbols from ``env``."""
+        nodes = {p: self._partial(p) for p in form.atoms(Partial)}
+        for node in sympy.preorder_traversal(form):
+            if hasattr(node, "_rnnsym_value"):
+                nodes[node] = node._rnnsym_value(self)
+        if self.exact:
+            return plain(form.xreplace(nodes)).xreplace(self.env)
+        with mpmath.workprec(self.prec):
+            names = {node: sympy.Dummy() for node in nodes}
+            lookup = {names[node]: value for node, value in nodes.items()}
+            lookup.update(self.env)
+            return self.number(_mp(plain(form.xreplace(names)), lookup, self.prec))
+
+
+def evaluation(graph, values: Mapping, digits: int | None = None) -> Evaluation:
+    """:class:`Evaluation` of ``graph`` at ``values`` (exercise-file names), exact or in ``digits`` digits."""
+    return Evaluation(graph, values, digits)
