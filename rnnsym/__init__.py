@@ -1,8 +1,9 @@
 """rnnsym: derive, explain and check gradients of recurrent neural networks.
 
-The pipeline, stage by stage::
+The pipeline, stage by stage (docs/architecture.md)::
 
-    elman / unroll (graph) ─▶ derive / compute (derive) ─▶ render (render) ─▶ Sheet (sheet)
+    cell ─unroll─▶ Graph ─evaluate─▶ Evaluation
+                     └──derive──▶ Derivation ─latex─▶ lines ─Sheet─▶ .tex ─▶ PDF
 
 >>> import rnnsym
 >>> graph = rnnsym.elman(2)
@@ -18,19 +19,22 @@ __version__ = "0.1.0"
 from .errors import InputError, InputTypeError, LimitError, RnnsymError, TeXError
 from .numbers import Number, parse_number
 from .notation import Notation
-from .rules import ACTIVATIONS, LOSSES
+from .rules import ACTIVATIONS, LOSSES, register_activation, register_loss
+from .printing import RenderOptions, latex
 from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell, now, prev
 from .graph import Graph, build, elman, gru, lstm, unroll
-from .derive import Derivation, Step, compute, derive
-from .render import RenderOptions, render
+from .evaluation import Evaluation, evaluate
+from .derivation import ChainDerivation, Derivation, Step, TensorDerivation, TruncatedDerivation, compute, derive
 from .exercise import Exercise, Question, load, loads, reference
 from .sheet import Sheet
 
 __all__ = [
     "ACTIVATIONS",
     "Cell",
+    "ChainDerivation",
     "Derivation",
     "Equation",
+    "Evaluation",
     "Exercise",
     "Graph",
     "InputError",
@@ -45,22 +49,27 @@ __all__ = [
     "Sheet",
     "Step",
     "TeXError",
+    "TensorDerivation",
+    "TruncatedDerivation",
     "build",
     "compute",
     "define_cell",
-    "gru",
-    "gru_cell",
-    "lstm",
-    "lstm_cell",
     "derive",
     "elman",
     "elman_cell",
+    "evaluate",
+    "gru",
+    "gru_cell",
+    "latex",
     "load",
     "loads",
+    "lstm",
+    "lstm_cell",
     "now",
     "parse_number",
     "prev",
     "reference",
-    "render",
+    "register_activation",
+    "register_loss",
     "unroll",
 ]

@@ -22,7 +22,7 @@ from .errors import InputError, RnnsymError, TeXError
 from .exercise import REFERENCE, Exercise, load, reference
 from .limits import TEX_TIMEOUT
 from .outputs import check_output, write_file
-from .render import RenderOptions
+from .printing import RenderOptions
 from .sheet import Sheet
 from .tex import INSTALL_HINT, compile_pdf
 
@@ -97,7 +97,7 @@ def _sheet(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .answers import check_exercise, load_key
+    from .grading import check_exercise, load_key
 
     exercise = _exercise(args.exercise)
     key = load_key(args.expect, exercise) if args.expect else None

@@ -22,14 +22,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from .derive import SPLITS, compute, derive
-from .render import RenderOptions
-from .topics import TOPICS
+from .derivation import SPLITS, compute, derive
+from .printing import RenderOptions
+from .analysis.topics import TOPICS
 from .errors import InputError, InputTypeError
 from .graph import Graph, build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
 from .numbers import TomlFloat
-from .evaluate import bind
+from .evaluation import bind
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
 
@@ -50,9 +50,9 @@ _DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 @dataclass(frozen=True)
 class Question:
     """One question: ``find`` is a quantity (``"yhat_2"``) or a derivative
-    (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.topics`).
+    (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.analysis.topics`).
     ``answer`` is the author's own text, printed with the answer; ``truncate``
-    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.truncate`)."""
+    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.derivation.truncate`)."""
 
     label: str
     text: str

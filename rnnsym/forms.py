@@ -17,7 +17,7 @@ ordinary sympy expression.  The structural derivative of a form is
 from __future__ import annotations
 
 import sympy
-from sympy import Add, Expr, Pow, Rational, S, Symbol
+from sympy import Add, Expr, Pow, S, Symbol
 from sympy.core.sympify import _sympify
 
 __all__ = [
@@ -108,7 +108,7 @@ def product(factors: list[Expr], kind: type = Times) -> Expr:
     and a zero factor makes the whole product zero.
 
     >>> x = sympy.Symbol("x")
-    >>> product([Rational(1, 2), Times(2, x)])
+    >>> product([sympy.Rational(1, 2), Times(2, x)])
     x
     """
     coefficient = S.One

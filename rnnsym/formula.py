@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 import sympy
 from sympy import Expr
@@ -46,8 +46,6 @@ from .notation import CURRENT, NAME_PATTERN, PREVIOUS, symbol
 from .rules import relu, sigmoid
 from .numbers import parse_number
 
-if TYPE_CHECKING:
-    from .graph import Graph
 
 __all__ = ["FUNCTIONS", "PLACEHOLDERS", "parse_formula", "parse_template", "tokenize", "Token"]
 
@@ -129,7 +127,7 @@ class _Parser:
         primary := number | name | function "(" sum ")" | "(" sum ")"
     """
 
-    def __init__(self, text: str, graph: "Graph | None", field: str) -> None:
+    def __init__(self, text: str, graph: Any, field: str) -> None:
         self.text = text
         self.field = field
         # a graph gives the names a formula may use; without one (a cell's template) any name is a symbol
@@ -265,7 +263,7 @@ class _Parser:
         return expr
 
 
-def parse_formula(text: str, graph: "Graph", field: str = "formula") -> Expr:
+def parse_formula(text: str, graph: Any, field: str = "formula") -> Expr:
     """The sympy expression ``text`` stands for, in ``graph``'s symbols.
 
     ``field`` names where the text came from in error messages (for example

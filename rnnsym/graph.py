@@ -32,6 +32,7 @@ from .errors import InputError, InputTypeError
 from .limits import MAX_EDGES, MAX_STEPS, check_at_most
 from .notation import symbol
 from .forms import plain, substitute, total
+from .printing import Line, assignment_lines
 from .rules import relu
 
 __all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
@@ -91,7 +92,7 @@ class Graph:
 
     Look a symbol up by its exercise-file name with :meth:`symbol`; substitute
     every definition with :meth:`expand` (for checking); compute every
-    quantity exactly with :meth:`evaluate`.
+    quantity with :func:`rnnsym.evaluate`.
     """
 
     def __init__(
@@ -122,9 +123,11 @@ class Graph:
         return f"Graph({self.cell.name}, steps={self.steps}{opts})"
 
     def _repr_latex_(self) -> str:
-        from .render import render_assignments
+        return "$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in assignment_lines(self)) + r"\end{aligned}$"
 
-        return "$\\begin{aligned}" + r"\\".join(render_assignments(self)) + r"\end{aligned}$"
+    def _rnnsym_lines(self, values=None, options=None) -> list[Line]:
+        """Every assignment, ``quantity = definition`` (see :func:`rnnsym.printing.latex`)."""
+        return [Line(tuple(text.split(" = ", 1))) for text in assignment_lines(self, options)]
 
     @property
     def quantities(self) -> tuple[Symbol, ...]:
@@ -153,6 +156,18 @@ class Graph:
         if entries is None or name in self.sequences:
             raise InputError(field, name, "one of " + ", ".join(n for n in self.tensors if n not in self.sequences))
         return _as_matrix(entries)
+
+    @cached_property
+    def polynomial(self) -> bool:
+        """Whether every assignment is a polynomial of its dependencies (no tanh, σ, relu …)."""
+        return not any(e.form.atoms(sympy.Function) for e in self.cell.equations)
+
+    @property
+    def differentiable(self) -> tuple[Symbol, ...]:
+        """The leaves a loss is differentiated with respect to by default: every
+        parameter, initial state and input (not the targets)."""
+        targets = set(self.cell.targets)
+        return tuple(s for s in self.leaves if s.name.partition("_")[0] not in targets)
 
     def is_leaf(self, s: Symbol) -> bool:
         return s not in self._by_target
@@ -204,18 +219,6 @@ class Graph:
             if a.target in expr.free_symbols:
                 expr = expr.xreplace({a.target: a.expr})
         return expr
-
-    def evaluate(self, values: Mapping, digits: int | None = None) -> dict[Symbol, Expr]:
-        """Every leaf and quantity's value, computed one assignment at a time
-        (:class:`rnnsym.evaluate.Evaluation`): exact, or decimals of ``digits`` digits.
-
-        ``values`` are exercise-file names (``{"x": [10, 10], "W_h": 1, …}``) or
-        leaf symbols with exact numbers.
-        """
-        from .evaluate import Evaluation  # the evaluation stage sits above the graph
-
-        evaluation = Evaluation(self, values, digits)
-        return {s: evaluation.number(v) for s, v in evaluation.env.items()}
 
     def kinks(self, env: Mapping[Symbol, Expr], within: Iterable[Symbol] | None = None) -> list[Symbol]:
         """The quantities (among ``within``, default all) whose relu argument is

@@ -41,12 +41,13 @@ import sympy
 from sympy import Add, Expr, Function, Heaviside, Pow, Rational, S
 
 from .errors import InputError, InputTypeError
-from .forms import Juxt, Partial, Times, _Product, plain, product, total
+from .forms import Juxt, Times, _Product, product, total
 
 __all__ = [
     "Rule",
     "Loss",
     "FUNCTIONS",
+    "FUNCTIONS_BY_CLASS",
     "ACTIVATIONS",
     "LOSSES",
     "rule_for",
@@ -175,7 +176,8 @@ FUNCTIONS: dict[str, Rule] = {}
 ACTIVATIONS: dict[str, Rule] = {}
 #: The per-step losses, by name.
 LOSSES: dict[str, Loss] = {}
-_BY_FUNCTION: dict[type, Rule] = {}
+#: Every function's rule, by its sympy function class.
+FUNCTIONS_BY_CLASS: dict[type, Rule] = {}
 _BUILT_IN: set[str] = set()
 
 
@@ -190,7 +192,7 @@ def rule_for(function: type | Expr) -> Rule:
     rnnsym.errors.InputError: function: got 'cos', expected a registered function (tanh, sigmoid, relu, exp, log, Heaviside); see rnnsym.rules.register_function
     """
     cls = function if isinstance(function, type) else type(function)
-    rule = _BY_FUNCTION.get(cls)
+    rule = FUNCTIONS_BY_CLASS.get(cls)
     if rule is None:
         names = ", ".join(r.name for r in FUNCTIONS.values() if r.function is not None)
         raise InputError("function", getattr(cls, "__name__", str(cls)),
@@ -212,7 +214,7 @@ def register_function(rule: Rule) -> Rule:
         raise InputTypeError("rule", rule, "a rnnsym.rules.Rule")
     FUNCTIONS[rule.name] = rule
     if rule.function is not None:
-        _BY_FUNCTION[rule.function] = rule
+        FUNCTIONS_BY_CLASS[rule.function] = rule
     if rule.activation:
         ACTIVATIONS[rule.name] = rule
     return rule
@@ -306,7 +308,7 @@ def unregister(name: str) -> None:
     rule = FUNCTIONS.pop(name, None)
     ACTIVATIONS.pop(name, None)
     if rule is not None and rule.function is not None:
-        _BY_FUNCTION.pop(rule.function, None)
+        FUNCTIONS_BY_CLASS.pop(rule.function, None)
     LOSSES.pop(name, None)
 
 

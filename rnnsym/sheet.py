@@ -17,7 +17,7 @@ from typing import Sequence
 from .errors import InputError, InputTypeError
 from .exercise import Exercise
 from .limits import TEX_TIMEOUT
-from .render import Line, RenderOptions, join_parts
+from .printing import Line, RenderOptions, join_parts
 from .tex import Document, compile_pdf, escape, vet
 
 __all__ = ["Sheet", "ROW_WIDTH", "display", "rows"]

@@ -47,8 +47,8 @@ from .exercise import Exercise, Question
 from .cells import gru_cell, lstm_cell
 from .graph import Cell, Graph, elman_cell, unroll
 from .rules import ACTIVATIONS, LOSSES, relu
-from .testing import at_kink, default_wrt
 from .numbers import parse_number
+from .evaluation import evaluate
 
 __all__ = ["activations", "losses", "cells", "graphs", "values", "exercises", "CELL_KINDS"]
 
@@ -334,8 +334,8 @@ def values(
 
 
 def _kinked(graph: Graph, point: Mapping[str, sympy.Rational]) -> bool:
-    env = graph.evaluate({graph.symbol(name): value for name, value in point.items()})
-    return bool(at_kink(graph, env))
+    env = evaluate(graph, {graph.symbol(name): value for name, value in point.items()}).env
+    return bool(graph.kinks(env))
 
 
 def exercises(
@@ -366,7 +366,7 @@ def exercises(
 
     def build(graph: Graph) -> SearchStrategy[Exercise]:
         questions = [Question(label="1", text="", find="L", of="L")]
-        for i, name in enumerate(default_wrt(graph), start=2):
+        for i, name in enumerate((str(s) for s in graph.differentiable), start=2):
             questions.append(Question(label=str(i), text="", find=f"dL/d{name}", of="L", wrt=name))
         drawn = values(graph, min_value=min_value, max_value=max_value, max_denominator=max_denominator)
         return drawn.map(

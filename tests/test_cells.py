@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import rnnsym
 from rnnsym import InputError, now, prev
-from rnnsym.evaluate import Evaluation
+from rnnsym.evaluation import Evaluation
 from rnnsym.notation import symbol
 
 
@@ -22,7 +22,7 @@ def _agrees_with_diff(graph, leaves, seed, digits=40):
     """Every derivative equals sympy.diff of the expanded loss at one point (high precision)."""
     point = _point(graph, seed)
     floats = {s: sympy.Float(v, digits) for s, v in point.items()}
-    env = graph.evaluate(floats)
+    env = rnnsym.evaluate(graph, floats).values
     evaluator = Evaluation(graph, env)
     loss = graph.expand(graph.loss)
     for leaf in leaves:
@@ -97,7 +97,7 @@ def test_matrix_form_lines_recompute_the_gradient(activation, loss, wrt, seed):
     the matrix of component derivatives on its left."""
     graph = rnnsym.elman(3, activation=activation, loss=loss, hidden=2, input=2, output=2, bias=True)
     d = rnnsym.derive(graph, "L", wrt)
-    env = graph.evaluate({s: sympy.Float(v, 40) for s, v in _point(graph, seed).items()})
+    env = rnnsym.evaluate(graph, {s: sympy.Float(v, 40) for s, v in _point(graph, seed).items()}).values
     evaluator = Evaluation(graph, env)
     steps = d.matrix_steps()
     assert steps and steps[-1].lhs.endswith("L")

@@ -1,4 +1,4 @@
-"""Property tests for :func:`rnnsym.derive.derive`.
+"""Property tests for :func:`rnnsym.derivation.derive`.
 
 Every expected value here is computed independently of the code under test:
 
@@ -35,14 +35,16 @@ from typing import NamedTuple
 
 import mpmath
 
-from rnnsym.evaluate import Exact
+from rnnsym.numbers import Exact
 import pytest
+
+import rnnsym
 import sympy
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
-from rnnsym.derive import derive
-from rnnsym.evaluate import Evaluation
+from rnnsym.derivation import derive
+from rnnsym.evaluation import Evaluation
 from rnnsym.graph import elman
 from rnnsym.forms import Partial, plain
 from rnnsym.rules import relu, sigmoid
@@ -255,7 +257,7 @@ def exercise_values(cfg: Config, point: dict) -> dict:
 
 def leaf_env(cfg: Config, point: dict) -> dict:
     g = graph_for(cfg)
-    return g.evaluate({s: point[str(s)] for s in g.leaves})
+    return rnnsym.evaluate(g, {s: point[str(s)] for s in g.leaves}).values
 
 
 # --------------------------------------------------------------------------

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import mpmath
 import pytest
+
+import rnnsym
 import sympy
 from sympy import Rational
 
 from rnnsym import InputError, elman, gru, lstm
-from rnnsym.derive import derive
-from rnnsym.evaluate import Evaluation
-from rnnsym.figure import FigureOptions, figure, table_latex
-from rnnsym.flow import FlowTable, bound, demo_configs, flow_table, jacobian_chain
+from rnnsym.derivation import derive
+from rnnsym.evaluation import Evaluation
+from rnnsym.analysis.figure import FigureOptions, figure, table_latex
+from rnnsym.analysis.flow import FlowTable, bound, demo_configs, flow_table, jacobian_chain
 from rnnsym.notation import symbol
 
 needs_tex = pytest.mark.skipif(
@@ -49,7 +51,7 @@ def env_for(graph, values: dict[str, object]) -> dict:
     """Every leaf and quantity at ``values`` (unneeded leaves set to 0), at DIGITS digits."""
     leaves = {str(s): s for s in graph.leaves}
     full = {s: sympy.Float(Rational(values.get(name, 0)), DIGITS) for name, s in leaves.items()}
-    return graph.evaluate(full)
+    return rnnsym.evaluate(graph, full).values
 
 
 def close(a, b, tolerance=CLOSE) -> bool:

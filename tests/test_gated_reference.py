@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 import gated_reference as ref
 import rnnsym
-from rnnsym.evaluate import bind
+from rnnsym.evaluation import bind
 
 ctx = ref.ctx
 RTOL = ctx.mpf("1e-30")  # relative agreement of rnnsym and the reference
@@ -209,7 +209,7 @@ def _walk(expr: sympy.Expr, c, memo: dict):
     elif isinstance(expr, sympy.log):
         value = c.log(_walk(expr.args[0], c, memo))
     elif type(expr).__name__ == "Exact" and isinstance(getattr(expr, "expr", None), sympy.Expr):
-        # rnnsym.values.Exact: a named stand-in for an irrational forward value,
+        # rnnsym.numbers.Exact: a named stand-in for an irrational forward value,
         # carrying its exact expression (in earlier stand-ins) as ``.expr``.
         value = _walk(expr.expr, c, memo)
     elif type(expr).__name__ == "sigmoid":
@@ -282,7 +282,7 @@ def check_forward(variant, steps, n, m, k, point, result=None) -> None:
     graph = graph_of(variant, steps, n, m, k)
     result = result or run_reference(variant, point)
     values = rnnsym_values(point)
-    env = graph.evaluate({s: number.exact for s, number in bind(graph, values).items()})
+    env = rnnsym.evaluate(graph, {s: number.exact for s, number in bind(graph, values).items()}).values
     by_name = {str(s): v for s, v in env.items()}
     wrong = []
     for name, want in expected_forward(result).items():
@@ -506,7 +506,7 @@ def test_gru_reset_after_matches_torch_grucell(n, m):
         graph = graph_of("gru-after", 1, n, m)
         values = rnnsym_values(point)
         bound = bind(graph, values)
-        env = {str(s): val for s, val in graph.evaluate({s: q.exact for s, q in bound.items()}).items()}
+        env = {str(s): val for s, val in rnnsym.evaluate(graph, {s: q.exact for s, q in bound.items()}).values.items()}
         h1_torch = h1[0].tolist()
         for i in range(n):
             name = "h_1" if n == 1 else f"h_1[{i + 1}]"

@@ -341,7 +341,7 @@ def test_toml_floats_are_read_from_their_spelling():
     exercise = rnnsym.loads(variant(('W_x = "0.1"', "W_x = 0.10000000000000000001"),
                                     ("\nW_y = 2\n", "\nW_y = 3.14159265358979323846\n")).replace(
         "y = [5, 5]", "y = [1e-400, 5]"))
-    from rnnsym.evaluate import bind
+    from rnnsym.evaluation import bind
 
     bound = {str(s): n for s, n in bind(exercise.graph, exercise.values).items()}
     assert bound["W_x"].exact == sympy.Rational(10**19 + 1, 10**20)
@@ -363,7 +363,7 @@ def test_huge_results_print_in_scientific_form():
 
 def test_python_floats_are_read_by_their_shortest_repr():
     assert rnnsym.parse_number(0.1, "W").exact == sympy.Rational(1, 10)
-    assert rnnsym.elman(1).symbol("W_h") in rnnsym.evaluate.bind(
+    assert rnnsym.elman(1).symbol("W_h") in rnnsym.evaluation.bind(
         rnnsym.elman(1), {"h_0": 0.1, "W_h": 0.2, "W_x": 0.3, "W_y": 0.4, "x": [0.5], "y": [0.6]})
 
 
@@ -396,7 +396,10 @@ def no_eval(monkeypatch, tmp_path):
 
 
 def _entry_points(hostile: str) -> dict:
-    from rnnsym import answers, flow, formula, numeric, testing, truncate
+    from rnnsym import formula, grading, testing
+    from rnnsym.analysis import flow
+    from rnnsym.derivation import truncate
+    from rnnsym.testing import mp as numeric
 
     graph = rnnsym.elman(2)
     values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
@@ -428,11 +431,14 @@ def _entry_points(hostile: str) -> dict:
         "assert_derivative": lambda: testing.assert_derivative(hostile, graph),
         "check_gradients wrt": lambda: testing.check_gradients(graph, values, wrt=[hostile]),
         "check_gradients values": lambda: testing.check_gradients(graph, {**values, "W_y": hostile}),
-        "loads_key": lambda: answers.loads_key(f'[answers]\n"1.d" = "{hostile}"', rnnsym.reference()),
+        "loads_key": lambda: grading.loads_key(f'[answers]\n"1.d" = "{hostile}"', rnnsym.reference()),
         "bound": lambda: flow.bound(rnnsym.elman(1, "tanh"), {"W_h": hostile}),
         "jacobian_chain": lambda: flow.jacobian_chain(graph, hostile, 1),
         "truncated": lambda: truncate.truncated(graph, "L", "W_h", 1, convention=hostile),
         "Times": lambda: rnnsym.forms.Times(hostile, 2),
+        "register_activation": lambda: rnnsym.register_activation(hostile, lambda z: z),
+        "evaluate": lambda: rnnsym.evaluate(graph, {**values, "W_x": hostile}),
+        "latex": lambda: rnnsym.latex(hostile),
     }
 
 

@@ -18,7 +18,8 @@ import sympy
 import rnnsym
 from rnnsym import InputError, InputTypeError, RenderOptions, RnnsymError, compute, derive, elman
 from rnnsym.exercise import REFERENCE
-from rnnsym.render import Line, render_assignments, render_lines
+from rnnsym.printing import Line, assignment_lines
+from rnnsym.derivation.lines import derivation_lines
 
 VALUES = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
 
@@ -131,8 +132,8 @@ def test_symbolic_lines_without_values():
     assert not any(re.search(r"= -?\d+$", line) for line in lines)
 
 
-def test_render_assignments():
-    assert render_assignments(elman(2)) == [
+def test_assignment_lines():
+    assert assignment_lines(elman(2)) == [
         r"h_{1} = h_{0} \times W_{h} + x_{1} \times W_{x}",
         r"\hat{y}_{1} = h_{1} \times W_{y}",
         r"h_{2} = h_{1} \times W_{h} + x_{2} \times W_{x}",
@@ -144,7 +145,7 @@ def test_render_assignments():
 
 
 def test_render_lines_keep_parts_apart():
-    line = render_lines(derive(elman(2), "L", "h_1"), VALUES)[-1]
+    line = derivation_lines(derive(elman(2), "L", "h_1"), VALUES)[-1]
     assert isinstance(line, Line)
     assert line.parts == (r"\frac{\partial L}{\partial h_{1}}", "-4 + 4", "0")
     assert str(line) == r"\frac{\partial L}{\partial h_{1}} = -4 + 4 = 0"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import rnnsym
 import rnnsym.testing as testing
-from rnnsym.derive import Step
+from rnnsym.derivation import Step
 from rnnsym.formula import parse_formula, tokenize
 from rnnsym.strategies import cells, exercises, graphs, values
 from rnnsym.testing import DerivativeMismatch, assert_derivative, check_gradients, default_wrt, numeric
@@ -114,7 +114,7 @@ def test_a_wrong_value_is_reported_with_a_table(monkeypatch):
 
 
 def test_a_wrong_line_is_reported(monkeypatch):
-    real = testing.derive
+    real = testing.gradients.derive
 
     def broken(graph, of, wrt, split="loss"):
         d = real(graph, of, wrt, split)
@@ -122,7 +122,7 @@ def test_a_wrong_line_is_reported(monkeypatch):
         d.steps = d.steps[:-2] + (Step(last.lhs, (*last.forms[:-1], last.forms[-1] + 1), last.kind), d.steps[-1])
         return d
 
-    monkeypatch.setattr(testing, "derive", broken)
+    monkeypatch.setattr(testing.gradients, "derive", broken)
     report = check_gradients(rnnsym.elman(2), SEED, wrt="W_h", raises=False)
     assert not report.ok
     bad = {r.check for r in report.mismatches}
@@ -201,7 +201,7 @@ def test_a_plausible_mistake_is_caught_with_a_counterexample(mistake):
     assert re.search(rf"dL/dW_h\s+{re.escape(str(error.candidate))}\s+{re.escape(str(error.derivative))}\s", message)
     # The counterexample is real: recompute both sides at the point independently.
     truth = rnnsym.derive(GRAPH, "L", "W_h").evaluate(error.point)
-    env = GRAPH.evaluate({GRAPH.symbol(n): v for n, v in error.point.items()})
+    env = rnnsym.evaluate(GRAPH, {GRAPH.symbol(n): v for n, v in error.point.items()}).values
     assert truth == error.derivative
     assert parse_formula(formula, GRAPH).xreplace(env) == error.candidate != truth
 
@@ -209,7 +209,7 @@ def test_a_plausible_mistake_is_caught_with_a_counterexample(mistake):
 @pytest.mark.parametrize("mistake", sorted(MISTAKES))
 def test_a_mistake_is_caught_at_the_exercise_values_when_it_shows_there(mistake):
     formula = MISTAKES[mistake]
-    env = GRAPH.evaluate({s: n.exact for s, n in rnnsym.evaluate.bind(GRAPH, SEED).items()})
+    env = rnnsym.evaluate(GRAPH, {s: n.exact for s, n in rnnsym.evaluation.bind(GRAPH, SEED).items()}).values
     if parse_formula(formula, GRAPH).xreplace(env) == 8:
         pytest.skip("this mistake happens to give the right number at the exercise's values")
     with pytest.raises(DerivativeMismatch, match=r"\(at the values given\)") as caught:

@@ -1,8 +1,8 @@
-"""Tests for :mod:`rnnsym.truncate` (truncated backpropagation through time).
+"""Tests for :mod:`rnnsym.derivation.truncate` (truncated backpropagation through time).
 
 Expected values are computed independently of the code under test:
 
-- the full gradient by :func:`rnnsym.derive.derive` (forward accumulation from
+- the full gradient by :func:`rnnsym.derivation.derive` (forward accumulation from
   the weight), which the contributions must add up to for every cell;
 - for the scalar identity Elman cell, the truncated gradient of W_h by the
   hand formula Σ_t Σ_{kept s} 2(ŷ_t − y_t) W_y W_h^{t−s} h_{s−1}, with a
@@ -21,17 +21,20 @@ import random
 from fractions import Fraction
 
 import pytest
+
+import rnnsym
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnsym.derive import derive
-from rnnsym.evaluate import Evaluation
+from rnnsym.derivation import derive
+from rnnsym.evaluation import Evaluation
 from rnnsym.errors import InputError, InputTypeError
 from rnnsym.graph import elman, gru, lstm
-from rnnsym.render import Printer, RenderOptions
-from rnnsym.truncate import CONVENTIONS, Dropped, Kept, Truncation, contributions, truncated, truncation
-from rnnsym.evaluate import Exact, bind
+from rnnsym.printing import Printer, RenderOptions
+from rnnsym.derivation.truncate import CONVENTIONS, Dropped, Kept, Truncation, contributions, truncated, truncation
+from rnnsym.numbers import Exact
+from rnnsym.evaluation import bind
 
 FEW = settings(max_examples=max(8, settings().max_examples // 5))
 SEED_VALUES = {"h_0": 1, "x": [10, 10, 10], "y": [5, 5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
@@ -74,11 +77,11 @@ def same(a, b) -> bool:
 
 def test_same_tells_exact_values_apart():
     g = elman(2, activation="tanh")
-    env = g.evaluate({s: sympy.Rational(1, 3) for s in g.leaves})
+    env = rnnsym.evaluate(g, {s: sympy.Rational(1, 3) for s in g.leaves}).values
     h1, h2 = env[g.symbol("h_1")], env[g.symbol("h_2")]
     assert same((h1 + 1) ** 2, h1**2 + 2 * h1 + 1)
     assert not same(h1 * h2, h1 * h1)
-    assert same(g.evaluate({s: sympy.Rational(1, 3) for s in g.leaves})[g.symbol("h_2")], h2)
+    assert same(rnnsym.evaluate(g, {s: sympy.Rational(1, 3) for s in g.leaves}).values[g.symbol("h_2")], h2)
 
 
 # --------------------------------------------------------------------------
@@ -107,7 +110,7 @@ RECURRENT = {"elman": "W_h", "gru": "W_hz", "lstm": "W_hf"}
 def test_contributions_add_up_to_the_full_gradient(cell, hidden):
     g = CELLS[cell](hidden)
     values = point(g, seed=len(cell) + hidden)
-    env = g.evaluate({s: n.exact for s, n in bind(g, values).items()})
+    env = rnnsym.evaluate(g, {s: n.exact for s, n in bind(g, values).items()}).values
     for leaf in g.leaves:
         parts = contributions(g, "L", leaf, env)
         assert all(1 <= s <= t <= g.steps for t, s in parts)
@@ -273,7 +276,7 @@ def test_seed_exercise_contributions():
     g = elman(2)
     env = {s: n.exact for s, n in bind(g, {**SEED_VALUES, "x": [10, 10], "y": [5, 5]}).items()}
     assert contributions(g, "L", "W_h", env) == {(1, 1): -4, (2, 1): 4, (2, 2): 8}
-    assert contributions(g, "L_2", g.symbol("W_h"), g.evaluate(env)) == {(2, 1): 4, (2, 2): 8}
+    assert contributions(g, "L_2", g.symbol("W_h"), rnnsym.evaluate(g, env).values) == {(2, 1): 4, (2, 2): 8}
 
 
 def test_lines_per_loss_k2():

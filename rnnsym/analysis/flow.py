@@ -4,7 +4,7 @@ Long-range dependencies are hard to learn because ∂h_T/∂h_t is a product of
 T − t one-step Jacobians.  This module shows it three ways:
 
 - :func:`jacobian_chain` writes ∂h_t/∂h_{t−k} = Π_j ∂h_j/∂h_{j−1}, each factor
-  derived by :func:`rnnsym.derive.derive` (a matrix of component derivatives
+  derived by :func:`rnnsym.derivation.derive` (a matrix of component derivatives
   for a vector state);
 - :func:`bound` gives the per-step bound |∂h_t/∂h_{t−1}| ≤ |W_h|·max|f′| of an
   Elman cell (σ_max(W_h)·max|f′| for a matrix W_h), so that
@@ -32,14 +32,13 @@ import mpmath
 import sympy
 from sympy import Expr, Rational, S, Symbol
 
-from .cells import Cell, at_step
-from .derive import Derivation, derive
-from .evaluate import Evaluation
-from .errors import InputError, InputTypeError
-from .graph import Graph, elman, gru, unroll
-from .forms import Juxt, Partial, Times, product
-from .render import Printer, RenderOptions, format_value, join_parts
-from .evaluate import bind
+from ..cells import Cell, at_step
+from ..derivation import Derivation, derive
+from ..evaluation import Evaluation, bind
+from ..errors import InputError, InputTypeError
+from ..graph import Graph, elman, gru, unroll
+from ..forms import Juxt, Partial, Times, product
+from ..printing import Printer, RenderOptions, format_value, join_parts
 
 __all__ = [
     "Factor",

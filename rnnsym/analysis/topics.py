@@ -3,7 +3,7 @@
 A question in an exercise file may ask for a *topic* (``show = "vanishing"``)
 instead of one quantity.  Each topic is a function returning a list of
 items — a LaTeX paragraph (``str``) or a block of relation chains (a list of
-:class:`~rnnsym.render.Line`) — built from what rnnsym derives:
+:class:`~rnnsym.printing.Line`) — built from what rnnsym derives:
 
 - ``recurrence``: the general recurrence h_t = f_W(h_{t−1}, x_t) and how the
   Elman, tanh and GRU cells instantiate it;
@@ -24,14 +24,14 @@ from typing import Callable
 
 import sympy
 
-from .cells import elman_cell, gru_cell, now, prev
-from .derive import Derivation, derive
-from .evaluate import Evaluation
-from .graph import Graph, elman, gru
-from .forms import substitute
-from .render import Line, RenderOptions, render_cell, render_lines
-from .evaluate import bind
-from .numbers import format_exact
+from ..cells import elman_cell, gru_cell, now, prev
+from ..derivation import ChainDerivation, derive
+from ..derivation.lines import derivation_lines
+from ..evaluation import Evaluation, bind
+from ..graph import Graph, elman, gru
+from ..forms import substitute
+from ..printing import Line, RenderOptions, cell_lines
+from ..numbers import format_exact
 
 __all__ = ["TOPICS", "Item", "recurrence", "vanishing", "gated", "truncation", "template_lines"]
 
@@ -39,10 +39,10 @@ Item = str | list[Line]
 
 
 def _cell_lines(cell, options: RenderOptions) -> list[Line]:
-    return [Line(tuple(line.split(" = ", 1))) for line in render_cell(cell, options)]
+    return [Line(tuple(line.split(" = ", 1))) for line in cell_lines(cell, options)]
 
 
-def template_lines(graph: Graph, derivation: Derivation, step: int, options: RenderOptions, inline: bool = False) -> list[Line]:
+def template_lines(graph: Graph, derivation: ChainDerivation, step: int, options: RenderOptions, inline: bool = False) -> list[Line]:
     """``derivation`` (between steps ``step − 1`` and ``step``) written at a generic step t.
 
     Symbols of step ``step`` become their t-placeholders and those of step
@@ -73,8 +73,8 @@ def template_lines(graph: Graph, derivation: Derivation, step: int, options: Ren
             if expanded != forms[-1]:
                 forms = forms + (expanded,)
         steps.append(type(s)(substitute(s.lhs, mapping), forms, s.kind))
-    generic = Derivation(graph, derivation.of, derivation.wrt, tuple(steps), derivation.expr)
-    return render_lines(generic, None, RenderOptions(**{**options.__dict__, "recall": False}))
+    generic = ChainDerivation(graph, derivation.of, derivation.wrt, tuple(steps), derivation.expr)
+    return derivation_lines(generic, None, RenderOptions(**{**options.__dict__, "recall": False}))
 
 
 def recurrence(options: RenderOptions) -> list[Item]:
@@ -177,8 +177,8 @@ TRUNCATION_EXAMPLE = {
 def truncation(options: RenderOptions, steps: int = 6) -> list[Item]:
     """Truncated BPTT of ∂L/∂W_h against the full gradient, in numbers, for a
     range of truncation lengths and one (k1, k2) schedule."""
-    from .truncate import contributions, truncated
-    from .truncate import truncation as rule_for
+    from ..derivation.truncate import contributions, truncated
+    from ..derivation.truncate import truncation as rule_for
 
     graph = elman(steps, activation="tanh")
     values = TRUNCATION_EXAMPLE

@@ -25,12 +25,13 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from .errors import InputError, InputTypeError
-from .graph import Graph
-from .forms import Juxt, Times
-from .rules import relu, sigmoid
-from .limits import MAX_RESULT_DIGITS, digits_of
-from .numbers import parse_number
+from ..errors import InputError, InputTypeError
+from ..graph import Graph
+from ..forms import Juxt, Times
+from ..rules import relu, sigmoid
+from ..limits import MAX_RESULT_DIGITS, digits_of
+from ..numbers import parse_number
+from ..evaluation import evaluate
 
 __all__ = ["DIGITS", "numeric", "evaluate_formula", "forward", "close", "at_kink", "random_point"]
 
@@ -262,7 +263,7 @@ def random_point(graph: Graph, seed: int = 0, bound: int = 2, max_denominator: i
         for s in graph.leaves:
             q = rng.randint(1, max_denominator)
             point[str(s)] = sympy.Rational(rng.randint(-bound * q, bound * q), q)
-        env = graph.evaluate({graph.symbol(n): v for n, v in point.items()})
+        env = evaluate(graph, {graph.symbol(n): v for n, v in point.items()}).env
         if not at_kink(graph, env):
             break
     return point

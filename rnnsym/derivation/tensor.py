@@ -34,9 +34,12 @@ from typing import Callable, Mapping
 import sympy
 from sympy import Expr, Matrix, Symbol
 
-from .errors import InputError
-from .render import Line, Printer, RenderOptions, _decimal, format_exact
-from .evaluate import Evaluation
+from ..errors import InputError
+from ..evaluation import Evaluation
+from ..numbers import format_exact
+from ..printing import Line, Printer, RenderOptions, decimal
+from .core import Derivation
+from .scalar import derive_scalar
 
 __all__ = ["TensorDerivation", "MatrixStep"]
 
@@ -56,7 +59,7 @@ class MatrixStep:
     formula: Callable[[Mapping, Mapping], Matrix]
 
 
-class TensorDerivation:
+class TensorDerivation(Derivation):
     """The derivative of ``of`` with respect to ``wrt`` where either names a vector or matrix."""
 
     def __init__(self, graph, of: str, wrt: str, split: str = "loss") -> None:
@@ -84,12 +87,10 @@ class TensorDerivation:
 
     def entry(self, i: int, j: int = 1):
         """The component derivation at 1-based row ``i``, column ``j``."""
-        from .derive import derive
-
         key = (i - 1, j - 1)
         if key not in self._entries:
             of, wrt = self._pair(*key)
-            self._entries[key] = derive(self.graph, str(of), str(wrt), split=self.split)
+            self._entries[key] = derive_scalar(self.graph, str(of), str(wrt), split=self.split)
         return self._entries[key]
 
     @property
@@ -101,13 +102,6 @@ class TensorDerivation:
     def expanded(self) -> Matrix:
         """The derivatives in leaves only."""
         return self.expr.applyfunc(self.graph.expand)
-
-    def environment(self, values: Mapping) -> dict[Symbol, Expr]:
-        return Evaluation(self.graph, values).env
-
-    def evaluate(self, values: Mapping, digits: int | None = None) -> Matrix:
-        """The matrix at ``values``, exact or in ``digits`` digits (one reverse pass per component of ``of``)."""
-        return self.evaluate_with(Evaluation(self.graph, values, digits))
 
     def value_at(self, evaluation: Evaluation) -> Matrix:
         """The matrix at a point already evaluated."""
@@ -127,9 +121,8 @@ class TensorDerivation:
         """The matrix-form lines (Elman cells with the loss as ``of``), else ``[]``."""
         return _elman_steps(self) if _has_matrix_form(self) else []
 
-    def lines(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[Line]:
+    def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         """Matrix-form lines when available, then the result as a matrix."""
-        options = options or RenderOptions()
         printer = Printer(options)
         lhs = _frac(printer, self.of_name, self.wrt_name, options)
         if values is None:
@@ -146,16 +139,8 @@ class TensorDerivation:
         out.append(Line((lhs, _numbers(self.evaluate_with(exact), self.evaluate_with(approx), options))))
         return out
 
-    def latex(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[str]:
-        """The lines as LaTeX strings."""
-        return [str(line) for line in self.lines(values, options)]
-
-    def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
-        """Remarks a reader needs beside the lines (see :meth:`rnnsym.derive.Derivation.notes`)."""
-        from .render import kink_notes
-
-        within = {q for s in self.of if not self.graph.is_leaf(s) for q in self.graph.upstream(s)}
-        return kink_notes(self.graph, self.environment(values), within, options)
+    def _quantities(self) -> set:
+        return {q for s in self.of if not self.graph.is_leaf(s) for q in self.graph.upstream(s)}
 
 
 def _lookup(graph, name: str, field: str) -> Matrix:
@@ -178,7 +163,7 @@ def _bmatrix(entries: Matrix, text: Callable[[Expr], str]) -> str:
 def _numbers(value: Matrix, approx: Matrix, options: RenderOptions) -> str:
     if all(isinstance(v, sympy.Rational) for v in value):
         return _bmatrix(value, lambda v: format_exact(v, options.max_decimals))
-    return r"\approx " + _bmatrix(approx, lambda v: _decimal(v, max(options.approx_digits, 3)))
+    return r"\approx " + _bmatrix(approx, lambda v: decimal(v, max(options.approx_digits, 3)))
 
 
 # --- the matrix form of BPTT for the Elman cell ------------------------------------------------------

@@ -32,12 +32,13 @@ import sympy
 from sympy import Add, Expr, Integer, S, Symbol
 from sympy.core.symbol import Str
 
-from .derive import Derivation, Step, derivative, derive
-from .evaluate import Evaluation
-from .errors import InputError, InputTypeError
-from .graph import Graph
-from .forms import Partial, Times, product, total
-from .render import Printer, RenderOptions
+from ..errors import InputError, InputTypeError
+from ..evaluation import Evaluation
+from ..forms import Partial, Times, product, total
+from ..graph import Graph
+from ..printing import Printer, RenderOptions
+from .core import ChainDerivation, Step
+from .scalar import derivative, derive_scalar
 
 __all__ = ["CONVENTIONS", "Truncation", "Kept", "Dropped", "TruncatedDerivation", "contributions", "truncation", "truncated"]
 
@@ -209,8 +210,8 @@ def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, values: Map
 # --- the derivation -----------------------------------------------------------------------------
 
 
-class TruncatedDerivation(Derivation):
-    """A :class:`~rnnsym.derive.Derivation` of a truncated gradient.
+class TruncatedDerivation(ChainDerivation):
+    """A :class:`~rnnsym.derivation.Derivation` of a truncated gradient.
 
     ``evaluate(values)`` gives the truncated value; ``values(values)`` gives
     (truncated, dropped, full); ``kept`` and ``dropped`` the pairs (t, s).
@@ -297,6 +298,6 @@ def truncated(graph: Graph, of: str, wrt: str, k: object, convention: str = "per
         steps.append(Step(Kept(A, B, rule), (Add(*kept_groups, evaluate=False),), "sum"))
         steps.append(Step(Dropped(A, B, rule), (Add(*dropped_groups, evaluate=False),), "sum"))
     steps.append(Step(whole, (Add(kept_all, dropped_all, evaluate=False),), "sum"))
-    context = derive(graph, str(A), str(B)).context
+    context = derive_scalar(graph, str(A), str(B)).context
     return TruncatedDerivation(graph, A, B, tuple(steps), Add(*kept_exprs), "loss", context, truncation=rule,
                                kept=frozenset(kept_pairs), dropped=frozenset(dropped_pairs))

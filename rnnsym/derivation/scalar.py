@@ -1,143 +1,33 @@
-"""Derivatives through time, built from local partials and the chain rule.
+"""Scalar derivatives through time, built from local partials and the chain rule.
 
-:func:`derive` answers ∂A/∂B for a quantity A and a leaf or earlier quantity
-B of a :class:`~rnnsym.graph.Graph`.  ∂A/∂B is the derivative along every
-path from B to A, B treated as free (DESIGN.md, decision 2).  Nothing here
-differentiates an expanded expression: each assignment contributes its local
-partials and the paths are accumulated over the graph.
+:func:`derive_scalar` answers ∂A/∂B for a quantity A and a leaf or earlier
+quantity B of a :class:`~rnnsym.graph.Graph`.  ∂A/∂B is the derivative along
+every path from B to A, B treated as free (docs/architecture.md, "What ∂A/∂B
+means").  Nothing here differentiates an expanded expression: each assignment
+contributes its local partials and the paths are accumulated over the graph.
 
 >>> from rnnsym.graph import elman
->>> d = derive(elman(2), of="L", wrt="W_h")
+>>> d = derive_scalar(elman(2), of="L", wrt="W_h")
 >>> d
-Derivation(dL/dW_h, split='loss', 4 steps)
+Derivation(dL/dW_h, split='loss', 4 lines)
 >>> d.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
 8
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
-
 import sympy
 from sympy import Expr, S, Symbol
 
-from .errors import InputError
-from .graph import Graph
-from .forms import Juxt, Partial, Times, plain, product, substitute, total
-from .evaluate import Evaluation
+from ..errors import InputError
+from ..forms import Juxt, Partial, Times, product, substitute, total
+from ..graph import Graph
+from .core import SPLITS, ChainDerivation, Step
 
-__all__ = ["Step", "Derivation", "derive", "compute", "derivative", "SPLITS", "MAX_PATHS"]
+__all__ = ["derive_scalar", "compute", "derivative", "path_form", "MAX_PATHS"]
 
-
-#: How a total derivative of the loss is broken into a visible sum.
-SPLITS = ("loss", "step")
 #: Above this many paths a path sum is written in nested (factored) form.
 MAX_PATHS = 8
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a derivation: ``lhs = forms[0] = forms[1] = …``.
-
-    ``kind`` says how the line is shown with numbers:
-
-    - ``"definition"``: a quantity's definition, then numbers, then value;
-    - ``"chain"``: named partials and symbolic forms, then numbers, then value;
-    - ``"split"``: a sum of named partials, no numbers (they follow below);
-    - ``"sum"``: each term of ``forms[-1]`` replaced by its value, then the total;
-    - ``"recall"``: a definition restated for reference, no numbers.
-    """
-
-    lhs: Expr
-    forms: tuple[Expr, ...]
-    kind: str = "chain"
-
-    def __repr__(self) -> str:
-        chain = " = ".join(sympy.sstr(f, order="none") for f in (self.lhs, *self.forms))
-        return f"Step({self.kind}: {chain})"
-
-
-class Derivation:
-    """The steps that answer one question, and its value.
-
-    ``expr`` is the compact derivative in the graph's symbols; ``expanded()``
-    gives it in leaves only; ``evaluate(values)`` gives the exact number;
-    ``latex(values)`` the rendered lines.
-    """
-
-    def __init__(
-        self,
-        graph: Graph,
-        of: Symbol,
-        wrt: Symbol | None,
-        steps: tuple[Step, ...],
-        expr: Expr,
-        split: str | None = None,
-        context: tuple[Step, ...] = (),
-    ) -> None:
-        self.graph = graph
-        self.of = of
-        self.wrt = wrt
-        self.steps = steps
-        self.expr = expr
-        self.split = split
-        self.context = context
-
-    @property
-    def title(self) -> str:
-        return f"d{self.of}/d{self.wrt}" if self.wrt is not None else str(self.of)
-
-    def __repr__(self) -> str:
-        split = f", split={self.split!r}" if self.split else ""
-        return f"Derivation({self.title}{split}, {len(self.steps)} steps)"
-
-    def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
-
-    def expanded(self) -> Expr:
-        """The derivative with every quantity replaced by its definition (leaves only)."""
-        return self.graph.expand(self.expr)
-
-    def environment(self, values: Mapping) -> dict[Symbol, Expr]:
-        """Exact values of every leaf and quantity, from exercise-file names."""
-        return Evaluation(self.graph, values).env
-
-    def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
-        """The graph evaluated at ``values`` (:class:`rnnsym.evaluate.Evaluation`)."""
-        return Evaluation(self.graph, values, digits)
-
-    def evaluate(self, values: Mapping, digits: int | None = None) -> Expr:
-        """The value at ``values`` (names as in exercise files, lists for x and y):
-        exact, or a :class:`sympy.Float` of ``digits`` digits."""
-        return self.value_at(self.evaluation(values, digits))
-
-    def value_at(self, evaluation: Evaluation) -> Expr:
-        """The value at a point already evaluated (all derivatives of one quantity share its reverse pass)."""
-        if self.wrt is None:
-            return evaluation.number(evaluation.env[self.of])
-        return evaluation.number(evaluation.derivative(self.of, self.wrt))
-
-    def latex(self, values: Mapping | None = None, options=None) -> list[str]:
-        """The derivation as LaTeX relation chains, one string a line."""
-        from .render import render
-
-        return render(self, values, options)
-
-    def notes(self, values: Mapping, options=None) -> list[str]:
-        """Remarks a reader needs beside the lines at ``values``, as LaTeX
-        sentences: a relu evaluated exactly at its kink, where it has no derivative."""
-        from .render import kink_notes
-
-        if self.wrt is None:
-            return []
-        return kink_notes(self.graph, self.environment(values), self.graph.upstream(self.of), options)
-
-    def lines(self, values: Mapping | None = None, options=None) -> list:
-        """The derivation as :class:`~rnnsym.render.Line` objects (parts kept apart for layout)."""
-        from .render import render_lines
-
-        return render_lines(self, values, options)
 
 
 def _check_split(split: object) -> str:
@@ -232,24 +122,16 @@ def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
     return tuple(reversed(shown))
 
 
-def derive(
-    graph: Graph,
-    of: str = "L",
-    wrt: str = "W_h",
-    split: str = "loss",
-    truncate: object = None,
-    truncation: str = "per-loss",
-) -> Derivation:
-    """Derive ∂of/∂wrt over ``graph``, split for display as ``split``.
+def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "auto") -> ChainDerivation:
+    """Derive ∂of/∂wrt over ``graph`` for scalar ``of`` and ``wrt``, written as ``split``.
 
     ``split="loss"`` writes the derivative of the total loss as a sum per loss
     term (∂L/∂W_h = ∂L_1/∂W_h + ∂L_2/∂W_h), each by the chain rule;
     ``split="step"`` writes the reverse-mode recursion of ∂L/∂h_t and sums the
-    contributions per time step.  ``truncate`` asks for truncated BPTT under
-    the convention named by ``truncation`` (:func:`rnnsym.truncate.truncated`).
+    contributions per time step; ``"auto"`` chooses.
 
     >>> from rnnsym.graph import elman
-    >>> for step in derive(elman(2), "L", "h_1").steps:
+    >>> for step in derive_scalar(elman(2), "L", "h_1").steps:
     ...     print(step)
     Step(split: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     Step(chain: ∂L_1/∂h_1 = ∂L_1/∂yhat_1 × ∂yhat_1/∂h_1 = 2 × (yhat_1 - y_1) × W_y)
@@ -257,18 +139,8 @@ def derive(
     Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     """
     split = _check_split(split)
-    if truncate is None and truncation != "per-loss":
-        raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
-    if truncate is not None:
-        from .truncate import truncated
-
-        return truncated(graph, of, wrt, truncate, truncation, split)
-    if isinstance(of, str) and isinstance(wrt, str):
-        tensors = [n for n in (of, wrt) if n.replace(" ", "") not in graph.names and n.replace(" ", "") in graph.tensors]
-        if tensors:
-            from .matrix import TensorDerivation
-
-            return TensorDerivation(graph, of, wrt, split)
+    if split == "auto":
+        split = "loss"
     A = graph.symbol(of, "of")
     B = graph.symbol(wrt, "wrt")
     if graph.is_leaf(A):
@@ -291,7 +163,7 @@ def derive(
         )
     else:
         steps = (builder.chain(A),)
-    return Derivation(graph, A, B, tuple(steps), expr, split, context)
+    return ChainDerivation(graph, A, B, tuple(steps), expr, split, context)
 
 
 def _adjoint_steps(graph: Graph, A: Symbol, B: Symbol, builder: _Builder) -> tuple[Step, ...]:
@@ -335,7 +207,7 @@ def _adjoint_steps(graph: Graph, A: Symbol, B: Symbol, builder: _Builder) -> tup
     return tuple(steps)
 
 
-def compute(graph: Graph, of: str) -> Derivation:
+def compute(graph: Graph, of: str) -> ChainDerivation:
     """The forward computation of quantity ``of``: each quantity it needs, in order.
 
     >>> from rnnsym.graph import elman
@@ -347,9 +219,9 @@ def compute(graph: Graph, of: str) -> Derivation:
         needed = {q for c in components if not graph.is_leaf(c) for q in graph.upstream(c)}
         steps = tuple(Step(q, (graph.assignment(q).form,), "definition") for q in graph.quantities if q in needed)
         steps += tuple(Step(c, (), "definition") for c in components if graph.is_leaf(c))
-        return Derivation(graph, components[0], None, steps, sympy.Matrix(components))
+        return ChainDerivation(graph, components[0], None, steps, sympy.Matrix(components))
     A = graph.symbol(of, "find")
     if graph.is_leaf(A):
-        return Derivation(graph, A, None, (Step(A, (), "definition"),), A)
+        return ChainDerivation(graph, A, None, (Step(A, (), "definition"),), A)
     steps = tuple(Step(q, (graph.assignment(q).form,), "definition") for q in graph.upstream(A))
-    return Derivation(graph, A, None, steps, A)
+    return ChainDerivation(graph, A, None, steps, A)

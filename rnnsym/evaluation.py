@@ -32,25 +32,22 @@ proportional to the number of steps.
 
 from __future__ import annotations
 
-import weakref
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping
 
 import mpmath
 import sympy
 from sympy import Expr, S, Symbol
 
-from .cells import now
 from .errors import InputError, InputTypeError
-from .forms import Juxt, Partial, Times, _Product, plain
-from .numbers import Number, check_size, parse_number
-from .rules import rule_for
+from .forms import Partial, plain
+from .kernels import kernel as _kernel
+from .numbers import EXACT_BITS, Exact, Number, check_size, mp_value, parse_number
 
-__all__ = ["GUARD", "EXACT_BITS", "bind", "Missing", "Exact", "exact_form", "Evaluation", "evaluation"]
+__all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate"]
 
 #: Guard digits: decimals asked for with ``digits`` digits are computed with ``digits + GUARD``.
 GUARD = 10
-#: Bits of precision every exact irrational value keeps ready (about 77 digits); more on demand.
-EXACT_BITS = 256
+
 
 _MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
 
@@ -131,282 +128,6 @@ class Missing:
         return "nothing"
 
 
-# --- exact irrational values -------------------------------------------------------------------------
-
-
-class Exact(sympy.AtomicExpr):
-    """An exact irrational value, named after the quantity it is the value of.
-
-    Computing a tanh network exactly nests each step's value inside the next
-    (h_2 = tanh(tanh(…)·W_h + …)); sympy's evaluation of such towers costs
-    exponential time in their depth.  :class:`Evaluation` therefore stands each
-    irrational value in for by one ``Exact`` atom: it keeps the exact
-    expression (``.expr``, in terms of earlier atoms) and its decimals to
-    :data:`EXACT_BITS` bits, computed from its parts' decimals; more precision
-    is computed on demand, atom by atom in the order they were made, so a
-    value stays exact and its decimals cost linear time in the number of steps.
-    :func:`exact_form` substitutes the atoms back.
-
-    >>> h = Exact("h_1", sympy.tanh(sympy.Rational(1, 2)))
-    >>> h, Exact("h_2", sympy.tanh(2 * h + 1))
-    (tanh(1/2), h_2(≈0.9582647784))
-    >>> sympy.N(2 * h, 12)
-    0.924234314520
-    >>> exact_form(2 * h)
-    2*tanh(1/2)
-    """
-
-    is_number = True
-    is_extended_real = True
-    is_commutative = True
-    _serial = 0
-
-    def __new__(cls, name: str, expr: Expr, value: mpmath.mpf | None = None) -> "Exact":
-        obj = sympy.AtomicExpr.__new__(cls)
-        Exact._serial += 1
-        obj.name = name
-        obj.expr = expr
-        obj.serial = Exact._serial
-        obj._key = (name, Exact._serial)
-        if value is None:
-            with mpmath.workprec(EXACT_BITS):
-                value = _mp(expr, {}, EXACT_BITS)
-        obj._cache = {EXACT_BITS: value}
-        return obj
-
-    def _hashable_content(self):
-        return self._key
-
-    def __getnewargs__(self):
-        return (self.name, self.expr)
-
-    def mp(self, prec: int) -> mpmath.mpf:
-        """The value as an mpmath number with ``prec`` bits."""
-        best = max(self._cache)
-        if best < prec:
-            _refine(self, prec + 64)
-            best = max(self._cache)
-        return self._cache[best]
-
-    def _eval_evalf(self, prec):
-        return sympy.Float(self.mp(prec), precision=prec)
-
-    def _mpmath_(self, prec, rounding):
-        return self.mp(prec)
-
-    def _sympystr(self, printer) -> str:
-        if not self.expr.has(Exact) and sympy.count_ops(self.expr) <= 6:
-            return printer._print(self.expr)
-        return f"{self.name}(≈{mpmath.nstr(self.mp(EXACT_BITS), 10)})"
-
-    def _latex(self, printer) -> str:
-        return printer._print(self.expr)
-
-
-def _atoms_below(expr: Expr) -> list[Exact]:
-    """Every Exact atom ``expr`` depends on, directly or through other atoms, oldest first."""
-    seen: dict[Exact, None] = {}
-    pending = list(expr.atoms(Exact))
-    while pending:
-        atom = pending.pop()
-        if atom in seen:
-            continue
-        seen[atom] = None
-        pending.extend(a for a in atom.expr.atoms(Exact) if a not in seen)
-    return sorted(seen, key=lambda a: a.serial)
-
-
-def _refine(atom: Exact, prec: int) -> None:
-    """Compute ``atom`` and the atoms below it to ``prec`` bits, oldest first (no recursion)."""
-    with mpmath.workprec(prec):
-        for part in _atoms_below(atom.expr) + [atom]:
-            if max(part._cache) < prec:
-                part._cache[prec] = _mp(part.expr, {}, prec)
-
-
-def exact_form(value: Expr) -> Expr:
-    """``value`` with every :class:`Exact` atom replaced by its full expression.
-
-    The result can be exponentially large in the number of steps; use it to
-    compare with independent computations on small examples.
-    """
-    unfolded: dict[Exact, Expr] = {}
-    for atom in _atoms_below(value):
-        unfolded[atom] = atom.expr.xreplace(unfolded)
-    return value.xreplace(unfolded)
-
-
-# --- arithmetic: exact (sympy) and decimal (mpmath) ------------------------------------------------
-
-
-def _mp(expr: Any, env: Mapping[Symbol, mpmath.mpf], prec: int) -> mpmath.mpf:
-    """``expr`` (a small sympy expression) as an mpmath number at the current precision."""
-    if isinstance(expr, mpmath.mpf):
-        return expr
-    if isinstance(expr, Symbol):
-        return env[expr]
-    if isinstance(expr, sympy.Rational):
-        return mpmath.mpf(int(expr.p)) / int(expr.q)
-    if isinstance(expr, Exact):
-        return expr.mp(prec)
-    if isinstance(expr, sympy.Float):
-        return expr._to_mpmath(prec)
-    if isinstance(expr, sympy.Add):
-        return mpmath.fsum(_mp(a, env, prec) for a in expr.args)
-    if isinstance(expr, (sympy.Mul, _Product)):
-        return mpmath.fprod(_mp(a, env, prec) for a in expr.args)
-    if isinstance(expr, sympy.Pow):
-        return _power(_mp(expr.base, env, prec), expr.exp, env, prec)
-    if isinstance(expr, sympy.Function):
-        return rule_for(expr).numeric(_mp(expr.args[0], env, prec))
-    if isinstance(expr, Expr) and expr.is_number:
-        return sympy.N(expr, mpmath.libmp.prec_to_dps(prec) + 5)._to_mpmath(prec)
-    raise InputTypeError("expression", expr, "a number, a symbol, + - * / ^ or a registered function")
-
-
-def _power(base: mpmath.mpf, exponent: Expr, env: Mapping, prec: int) -> mpmath.mpf:
-    if exponent.is_Integer:
-        return base ** int(exponent)
-    return mpmath.power(base, _mp(exponent, env, prec))
-
-
-class _Ops:
-    """The arithmetic closures are compiled for: exact sympy numbers or mpmath decimals."""
-
-    def __init__(self, exact: bool) -> None:
-        self.exact = exact
-
-    def constant(self, value: sympy.Rational) -> Callable[[Sequence], Any]:
-        if self.exact:
-            return lambda env: value
-        if value.q == 1:
-            number = mpmath.mpf(int(value.p))
-            return lambda env: number
-        p, q = int(value.p), int(value.q)
-        return lambda env: mpmath.mpf(p) / q
-
-    def add(self, parts: list) -> Callable:
-        if self.exact:
-            return lambda env: sympy.Add(*[f(env) for f in parts])
-        if len(parts) == 2:
-            a, b = parts
-            return lambda env: a(env) + b(env)
-        return lambda env: mpmath.fsum(f(env) for f in parts)
-
-    def mul(self, parts: list) -> Callable:
-        if self.exact:
-            return lambda env: sympy.Mul(*[f(env) for f in parts])
-        if len(parts) == 2:
-            a, b = parts
-            return lambda env: a(env) * b(env)
-
-        def product(env):
-            out = parts[0](env)
-            for f in parts[1:]:
-                out = out * f(env)
-            return out
-
-        return product
-
-    def power(self, base: Callable, exponent: Expr) -> Callable:
-        if self.exact:
-            return lambda env: sympy.Pow(base(env), exponent)
-        if exponent.is_Integer:
-            n = int(exponent)
-            if n == 2:
-                return lambda env: base(env) ** 2
-            return lambda env: base(env) ** n
-        p, q = int(exponent.p), int(exponent.q)
-        return lambda env: mpmath.power(base(env), mpmath.mpf(p) / q)
-
-    def function(self, function: Expr, argument: Callable) -> Callable:
-        rule = rule_for(function)
-        if self.exact:
-            apply, rest = rule.function, function.args[1:]  # Heaviside(z, 0) keeps its value at 0
-            return lambda env: apply(argument(env), *rest)
-        numeric = rule.numeric
-        return lambda env: numeric(argument(env))
-
-
-_EXACT, _DECIMAL = _Ops(True), _Ops(False)
-
-
-def compile_form(form: Expr, symbols: Sequence[Symbol], exact: bool) -> Callable[[Sequence], Any]:
-    """A closure computing ``form`` from the values of ``symbols`` (a sequence, in that
-    order): exact sympy arithmetic or mpmath decimals at the current precision.
-
-    >>> from rnnsym.notation import symbol
-    >>> x = symbol("x")
-    >>> f = compile_form(2 * sympy.tanh(x) + 1, [x], exact=False)
-    >>> print(mpmath.nstr(f([mpmath.mpf(0.5)]), 10))
-    1.924234315
-    """
-    ops = _EXACT if exact else _DECIMAL
-    index = {s: i for i, s in enumerate(symbols)}
-
-    def build(e: Expr) -> Callable:
-        if isinstance(e, Symbol):
-            if e not in index:
-                raise InputError("form", str(e), "a symbol among the arguments " + ", ".join(map(str, symbols)))
-            i = index[e]
-            return lambda env: env[i]
-        if isinstance(e, sympy.Rational):
-            return ops.constant(e)
-        if isinstance(e, sympy.Add):
-            return ops.add([build(a) for a in e.args])
-        if isinstance(e, (sympy.Mul, _Product)):
-            return ops.mul([build(a) for a in e.args])
-        if isinstance(e, sympy.Pow) and e.exp.is_Rational:
-            return ops.power(build(e.base), e.exp)
-        if isinstance(e, sympy.Function):
-            return ops.function(e, build(e.args[0]))
-        if isinstance(e, Expr) and e.is_number:  # log(2), an Exact atom …
-            if exact:
-                return lambda env: e
-            return lambda env: _mp(e, {}, mpmath.mp.prec)
-        raise InputError("form", e, "sums, products, powers and registered functions")
-
-    return build(form)
-
-
-class _Kernel:
-    """One template equation compiled: its value and its local partials, from
-    the values of its arguments (the template's symbols in written order, then
-    the quantity it defines, for partials written in it)."""
-
-    def __init__(self, equation) -> None:
-        self.partial_forms = [plain(f) for f in equation.partials.values()]
-        own = tuple(equation.partials) + (now(equation.base),)
-        # a given partial may be written in other quantities of the step (a softmax's other outputs)
-        used = set().union(*[f.free_symbols for f in self.partial_forms]) if self.partial_forms else set()
-        self.extras = tuple(sorted(used - set(own), key=str))
-        self.symbols = own + self.extras
-        self.form = equation.form
-        self._compiled: dict[bool, tuple[Callable, list[Callable]]] = {}
-        self.rational = all(rule_for(f).rational for f in sympy.preorder_traversal(self.form)
-                            if isinstance(f, sympy.Function))
-
-    def compiled(self, exact: bool) -> tuple[Callable, list[Callable]]:
-        if exact not in self._compiled:
-            value = compile_form(plain(self.form), self.symbols, exact)
-            partials = [compile_form(f, self.symbols, exact) for f in self.partial_forms]
-            self._compiled[exact] = (value, partials)
-        return self._compiled[exact]
-
-
-_KERNELS: "weakref.WeakKeyDictionary[Any, dict[int, _Kernel]]" = weakref.WeakKeyDictionary()
-
-
-def _kernel(graph, assignment) -> _Kernel | None:
-    if assignment.template is None:
-        return None
-    table = _KERNELS.setdefault(graph, {})
-    key = id(assignment.template)
-    if key not in table:
-        table[key] = _Kernel(assignment.template)
-    return table[key]
-
-
 # --- evaluation ------------------------------------------------------------------------------------
 
 
@@ -483,9 +204,9 @@ class Evaluation:
                     value = sympy.Add(*args) if kernel is None else kernel.compiled(True)[0](args)
                     if mp_env is not None:
                         margs = [mp_env[s] for s in a.dependencies]
-                        mp_value = mpmath.fsum(margs) if kernel is None else kernel.compiled(False)[0](margs)
-                        mp_env[a.target] = mp_value
-                        value = self._atom(value, str(a.target), mp_value)
+                        decimal = mpmath.fsum(margs) if kernel is None else kernel.compiled(False)[0](margs)
+                        mp_env[a.target] = decimal
+                        value = self._atom(value, str(a.target), decimal)
                     env[a.target] = check_size(value, str(a.target))
                 self._mp_env = mp_env
                 return env
@@ -496,13 +217,19 @@ class Evaluation:
                 env[a.target] = mpmath.fsum(args) if kernel is None else kernel.compiled(False)[0](args)
             return env
 
-    def _atom(self, value: Any, name: str, mp_value: mpmath.mpf | None = None) -> Any:
-        """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number."""
+    def _atom(self, value: Any, name: str, decimal: mpmath.mpf | None = None) -> Any:
+        """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number
+        (``decimal``: its value to :data:`~rnnsym.numbers.EXACT_BITS` bits, when known)."""
         if not self.exact or isinstance(value, (sympy.Rational, Exact)) or not value.is_number:
             return value
-        if mp_value is None:
-            mp_value = _mp(value, {}, EXACT_BITS)
-        return Exact(name, value, mp_value)
+        if decimal is None:
+            decimal = mp_value(value, {}, EXACT_BITS)
+        return Exact(name, value, decimal)
+
+    @property
+    def values(self) -> dict[Symbol, Any]:
+        """Every leaf and quantity's value as shown outside: exact, or :class:`sympy.Float` of ``digits`` digits."""
+        return {s: self.number(v) for s, v in self.env.items()}
 
     def value(self, name: str | Symbol) -> Any:
         """The value of the leaf or quantity ``name`` (``"yhat_2"``)."""
@@ -544,26 +271,37 @@ class Evaluation:
 
     # -- derivative passes ---------------------------------------------------------------------------
     def _reverse(self, target: Symbol) -> dict[Symbol, Any]:
-        """The reverse pass from ``target``, in this evaluation's own arithmetic (cached)."""
+        """The reverse pass from ``target``, in this evaluation's own arithmetic (cached).
+
+        Each quantity's contributions are collected and added once, when the
+        pass reaches it (a parameter's, at the end), so that exact sums never
+        grow term by term.
+        """
         if target not in self._adjoints:
             graph = self.graph
             one = S.One if self.exact else mpmath.mpf(1)
-            adj: dict[Symbol, Any] = {target: one}
+            terms: dict[Symbol, list] = {target: [one]}
+            adj: dict[Symbol, Any] = {}
             with mpmath.workprec(self.prec):
                 for a in reversed(graph.assignments[: graph.position(target) + 1]):
-                    if a.target not in adj:
+                    parts = terms.pop(a.target, None)
+                    if parts is None:
                         continue
-                    g = adj[a.target] = self._atom(adj[a.target], f"d{target}/d{a.target}")
+                    g = adj[a.target] = self._atom(self._sum(parts), f"d{target}/d{a.target}")
                     if g == 0:
                         continue
                     for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
                         if pv != 0:
-                            adj[dep] = adj[dep] + g * pv if dep in adj else g * pv
-                for s in list(adj):
-                    if graph.is_leaf(s):
-                        adj[s] = self._atom(adj[s], f"d{target}/d{s}")
+                            terms.setdefault(dep, []).append(g * pv)
+                for s, parts in terms.items():  # leaves
+                    adj[s] = self._atom(self._sum(parts), f"d{target}/d{s}")
             self._adjoints[target] = adj
         return self._adjoints[target]
+
+    def _sum(self, parts: list) -> Any:
+        if len(parts) == 1:
+            return parts[0]
+        return sympy.Add(*parts) if self.exact else mpmath.fsum(parts)
 
     def _forward_pass(self, source: Symbol) -> dict[Symbol, Any]:
         """The forward (tangent) pass from ``source``, in this evaluation's own arithmetic (cached)."""
@@ -628,9 +366,15 @@ class Evaluation:
             names = {node: sympy.Dummy() for node in nodes}
             lookup = {names[node]: value for node, value in nodes.items()}
             lookup.update(self.env)
-            return self.number(_mp(plain(form.xreplace(names)), lookup, self.prec))
+            return self.number(mp_value(plain(form.xreplace(names)), lookup, self.prec))
 
 
-def evaluation(graph, values: Mapping, digits: int | None = None) -> Evaluation:
-    """:class:`Evaluation` of ``graph`` at ``values`` (exercise-file names), exact or in ``digits`` digits."""
+def evaluate(graph, values: Mapping, digits: int | None = None) -> Evaluation:
+    """``graph`` evaluated at ``values`` (exercise-file names, or leaf symbols with
+    numbers): every value exact, or decimals of ``digits`` digits; see :class:`Evaluation`.
+
+    >>> from rnnsym.graph import elman
+    >>> evaluate(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2}).values
+    {h_0: 1, x_1: 10, y_1: 5, W_h: 1, W_x: 1/10, W_y: 2, h_1: 2, yhat_1: 4, L_1: 1, L: 1}
+    """
     return Evaluation(graph, values, digits)

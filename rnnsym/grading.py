@@ -34,10 +34,10 @@ from sympy import Expr
 from .errors import InputError, InputTypeError, RnnsymError
 from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
-from .numeric import close, evaluate_formula, forward, numeric
+from .testing.mp import close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
 from .numbers import Number, parse_number
-from .evaluate import bind
+from .evaluation import bind, evaluate
 
 __all__ = ["Expected", "QuestionCheck", "ExerciseCheck", "load_key", "loads_key", "check_exercise"]
 
@@ -47,7 +47,7 @@ _PLAIN_DECIMAL = re.compile(r"-?\d*\.(\d+)")
 
 @dataclass(frozen=True)
 class Expected:
-    """An author's answer to one question: a :class:`~rnnsym.values.Number`
+    """An author's answer to one question: a :class:`~rnnsym.numbers.Number`
     or a formula (a sympy expression in the model's names)."""
 
     label: str
@@ -287,7 +287,7 @@ def check_exercise(exercise: Exercise, key: Mapping[str, Expected] | None = None
     """Check every question of ``exercise``, and the answers in ``key`` (from
     :func:`load_key`) when given.  See the module docstring for an example."""
     bound = bind(exercise.graph, exercise.values)
-    env = exercise.graph.evaluate({s: n.exact for s, n in bound.items()})
+    env = evaluate(exercise.graph, {s: n.exact for s, n in bound.items()}).env
     numbers = forward(exercise.graph, env)
     key = key or {}
     results = [_check_question(exercise, q, env, numbers, key.get(q.label)) for q in exercise.questions if q.show is None]

@@ -1,11 +1,11 @@
-"""Recurrent cells: the recurrence h_t = f_W(h_{t−1}, x_t), its output and loss.
+"""Building cells: the Elman, GRU and LSTM cells, and your own recurrence.
 
 A cell is a list of template equations over placeholders — ``prev("h")`` for
 h_{t−1}, ``now("x")`` for x_t, ``now("z")`` for a quantity computed earlier in
 the same step — and named parameters.  :func:`define_cell` builds one from
-sympy expressions; the built-in Elman, GRU and LSTM cells are defined the same
-way.  Vector quantities are written component by component: ``now("h[2]")`` is
-h_t[2] and ``W_h[1,2]`` multiplies h_{t−1}[2] into h_t[1].
+sympy expressions or formulas; the built-in Elman, GRU and LSTM cells are
+defined the same way.  Vector quantities are written component by component:
+``now("h[2]")`` is h_t[2] and ``W_h[1,2]`` multiplies h_{t−1}[2] into h_t[1].
 
 >>> import sympy
 >>> from rnnsym.notation import symbol
@@ -19,131 +19,21 @@ Cell(custom: h, yhat; loss=squared)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 import sympy
 from sympy import Add, Expr, Symbol
 
-from .errors import InputError, InputTypeError
-from .limits import MAX_SIZE, check_at_most
-from .notation import CURRENT, NAME_PATTERN, PREVIOUS, split_name, symbol
-from .rules import ACTIVATIONS, LOSSES, partial_form, sigmoid
-from .forms import Juxt, Times, symbols_in_order, total
+from ..errors import InputError, InputTypeError
+from ..forms import Juxt, Times, symbols_in_order, total
+from ..formula import parse_template
+from ..limits import MAX_SIZE, check_at_most
+from ..notation import NAME_PATTERN, split_name, symbol
+from ..numbers import parse_number
+from ..rules import ACTIVATIONS, LOSSES, sigmoid
+from .cell import Cell, Equation, now, placeholder, prev
 
-__all__ = [
-    "Equation",
-    "Cell",
-    "prev",
-    "now",
-    "define_cell",
-    "elman_cell",
-    "gru_cell",
-    "lstm_cell",
-    "CELLS",
-    "ROLES",
-]
-
-ROLES = ("intermediate", "state", "output", "loss")
-_PREV, _NOW = PREVIOUS, CURRENT
-
-
-def prev(base: str) -> Symbol:
-    """Placeholder for quantity ``base`` at the previous step (h_{t−1}); ``base`` may carry an index, ``"h[2]"``."""
-    return symbol(f"{base}{_PREV}")
-
-
-def now(base: str) -> Symbol:
-    """Placeholder for quantity or input ``base`` at the current step (x_t, z_t)."""
-    return symbol(f"{base}{_NOW}")
-
-
-def placeholder(s: Symbol) -> tuple[str, int] | None:
-    """``("h[2]", -1)`` for ``prev("h[2]")``, ``("x", 0)`` for ``now("x")``, else ``None``."""
-    if s.name.endswith(_PREV):
-        return s.name[: -len(_PREV)], -1
-    if s.name.endswith(_NOW):
-        return s.name[: -len(_NOW)], 0
-    return None
-
-
-def at_step(base: str, t: int) -> str:
-    """The name of ``base`` at step ``t``: ``at_step("h[2]", 3) == "h_3[2]"``."""
-    head, bracket, rest = base.partition("[")
-    return f"{head}_{t}{bracket}{rest}"
-
-
-@dataclass(frozen=True)
-class Equation:
-    """One template assignment of a cell: ``base_t := form``.
-
-    ``role`` is ``intermediate``, ``state``, ``output`` or ``loss`` (loss
-    equations are instantiated only at the steps that carry a loss).
-    ``partials`` may give the written form of some local partials
-    (placeholder → form); the others are derived from ``form``.
-    """
-
-    base: str
-    form: Expr
-    role: str = "intermediate"
-    given: Mapping[Symbol, Expr] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise InputError("equation.role", self.role, "one of " + ", ".join(ROLES))
-        if not isinstance(self.form, sympy.Basic):
-            raise InputTypeError(f"equation {self.base}", self.form, "a sympy expression")
-
-    @cached_property
-    def partials(self) -> dict[Symbol, Expr]:
-        """Local partial forms of ``form`` for each symbol it uses (derived once)."""
-        out = now(self.base)
-        return {s: self.given.get(s) or partial_form(self.form, s, out=out) for s in symbols_in_order(self.form)}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A recurrent cell: template equations in computation order, plus
-
-    - ``state``: bases carried from step to step (``("h",)``, ``("h", "c")``),
-      each component a leaf at step 0 (h_0);
-    - ``inputs`` and ``targets``: per-step leaves (``x``, ``y``);
-    - ``parameters``: leaf names shared by every step (``W_h``, ``W_h[1,2]``);
-    - ``sizes``: the length of each vector base (1 for a scalar);
-    - ``options``: how the cell was built, for display and exercise files.
-    """
-
-    name: str
-    equations: tuple[Equation, ...]
-    state: tuple[str, ...] = ("h",)
-    inputs: tuple[str, ...] = ("x",)
-    targets: tuple[str, ...] = ("y",)
-    parameters: tuple[str, ...] = ()
-    sizes: Mapping[str, int] = field(default_factory=dict)
-    options: Mapping[str, object] = field(default_factory=dict)
-
-    def __repr__(self) -> str:
-        bases = []
-        for e in self.equations:
-            head = e.base.partition("[")[0]
-            if e.role != "loss" and head not in bases:
-                bases.append(head)
-        loss = self.options.get("loss")
-        return f"Cell({self.name}: {', '.join(bases)}" + (f"; loss={loss})" if loss else ")")
-
-    def _repr_latex_(self) -> str:
-        from .render import render_cell
-
-        return "$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in render_cell(self)) + r"\end{aligned}$"
-
-    def size(self, base: str) -> int:
-        return int(self.sizes.get(base, 1))
-
-    def components(self, base: str) -> list[str]:
-        """Component names of ``base``: ``["h"]`` when scalar, ``["h[1]", "h[2]"]`` otherwise."""
-        n = self.size(base)
-        return [base] if n == 1 and not self.options.get("indexed") else [f"{base}[{i}]" for i in range(1, n + 1)]
+__all__ = ["define_cell", "elman_cell", "gru_cell", "lstm_cell", "CELLS"]
 
 
 # --- building blocks -----------------------------------------------------------------------------
@@ -455,15 +345,11 @@ def _base(name: object, field: str) -> str:
 
 def _template(expr: object, field: str) -> Expr:
     """A template equation's right-hand side: a sympy expression, a number, or text read safely."""
-    from .formula import parse_template
-
     if isinstance(expr, sympy.Basic):
         return expr
     if isinstance(expr, str):
         return parse_template(expr, field)
     if isinstance(expr, (int, float)) and not isinstance(expr, bool):
-        from .numbers import parse_number
-
         return parse_number(expr, field).exact
     raise InputTypeError(field, expr, "a sympy expression, a number or a formula as text")
 

@@ -1,0 +1,153 @@
+"""What a derivation is: its steps, its value and how it is written.
+
+:class:`Derivation` is the interface every answer to "∂A/∂B" shares — the
+graph, ``of`` and ``wrt``, :meth:`~Derivation.evaluate` (exact, or in decimals),
+:meth:`~Derivation.value_at` a point already evaluated, :meth:`~Derivation.lines`
+and :meth:`~Derivation.latex` (through :func:`rnnsym.printing.latex`),
+:meth:`~Derivation.notes` and notebook display.  :class:`ChainDerivation` is a
+scalar derivative written as chain-rule :class:`Step` lines;
+:class:`~rnnsym.derivation.tensor.TensorDerivation` and
+:class:`~rnnsym.derivation.truncate.TruncatedDerivation` are the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import sympy
+from sympy import Expr, Symbol
+
+from ..evaluation import Evaluation
+from ..graph import Graph
+from ..printing import Line, RenderOptions
+from ..printing import latex as _latex
+from ..printing import lines as _lines
+from .lines import derivation_lines, kink_notes
+
+__all__ = ["Step", "Derivation", "ChainDerivation", "SPLITS"]
+
+#: How a total derivative of the loss is broken into a visible sum: chosen by size,
+#: per loss term (the textbook), or per time step (the reverse-mode recursion).
+SPLITS = ("auto", "loss", "step")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``lhs = forms[0] = forms[1] = …``.
+
+    ``kind`` says how the line is shown with numbers:
+
+    - ``"definition"``: a quantity's definition, then numbers, then value;
+    - ``"chain"``: named partials and symbolic forms, then numbers, then value;
+    - ``"split"``: a sum of named partials, no numbers (they follow below);
+    - ``"sum"``: each term of ``forms[-1]`` replaced by its value, then the total;
+    - ``"recall"``: a definition restated for reference, no numbers.
+    """
+
+    lhs: Expr
+    forms: tuple[Expr, ...]
+    kind: str = "chain"
+
+    def __repr__(self) -> str:
+        chain = " = ".join(sympy.sstr(f, order="none") for f in (self.lhs, *self.forms))
+        return f"Step({self.kind}: {chain})"
+
+
+class Derivation:
+    """An answer to ∂``of``/∂``wrt`` (or to ``of`` itself when ``wrt`` is None) on ``graph``.
+
+    Subclasses give :meth:`value_at` and ``_rnnsym_lines``; everything else is
+    shared: ``evaluate(values, digits=None)``, ``latex(values, options)``,
+    ``lines(values, options)``, ``notes(values)`` and notebook display.
+    """
+
+    graph: Graph
+    of: Any
+    wrt: Any
+
+    @property
+    def title(self) -> str:
+        return f"d{self.of}/d{self.wrt}" if self.wrt is not None else str(self.of)
+
+    def _repr_latex_(self) -> str:
+        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+
+    def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
+        """The graph evaluated at ``values`` (:class:`rnnsym.evaluation.Evaluation`)."""
+        return Evaluation(self.graph, values, digits)
+
+    def environment(self, values: Mapping) -> dict[Symbol, Expr]:
+        """Exact values of every leaf and quantity, from exercise-file names."""
+        return self.evaluation(values).env
+
+    def evaluate(self, values: Mapping, digits: int | None = None) -> Any:
+        """The value at ``values`` (names as in exercise files, lists for x and y):
+        exact, or :class:`sympy.Float` of ``digits`` digits."""
+        return self.value_at(self.evaluation(values, digits))
+
+    def value_at(self, evaluation: Evaluation) -> Any:
+        """The value at a point already evaluated (derivatives of one quantity share its reverse pass)."""
+        raise NotImplementedError
+
+    def lines(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[Line]:
+        """The derivation as :class:`~rnnsym.printing.Line` objects (parts kept apart for layout)."""
+        return _lines(self, values, options)
+
+    def latex(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[str]:
+        """The derivation as LaTeX relation chains, one string a line (no math delimiters)."""
+        return _latex(self, values, options)
+
+    def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """Remarks a reader needs beside the lines at ``values``, as LaTeX sentences:
+        a relu evaluated exactly at its kink, where it has no derivative."""
+        if self.wrt is None:
+            return []
+        return kink_notes(self.graph, self.environment(values), self._quantities(), options)
+
+    def _quantities(self) -> set:
+        """The quantities the derivation runs through (for notes)."""
+        return set(self.graph.upstream(self.of))
+
+
+class ChainDerivation(Derivation):
+    """A scalar derivative written as chain-rule steps, and its value.
+
+    ``steps`` are the lines; ``context`` restates the definitions they run
+    through; ``expr`` is the compact derivative in the graph's symbols and
+    ``expanded()`` gives it in leaves only.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        of: Symbol,
+        wrt: Symbol | None,
+        steps: tuple[Step, ...],
+        expr: Expr,
+        split: str | None = None,
+        context: tuple[Step, ...] = (),
+    ) -> None:
+        self.graph = graph
+        self.of = of
+        self.wrt = wrt
+        self.steps = steps
+        self.expr = expr
+        self.split = split
+        self.context = context
+
+    def __repr__(self) -> str:
+        split = f", split={self.split!r}" if self.split else ""
+        return f"Derivation({self.title}{split}, {len(self.steps)} lines)"
+
+    def expanded(self) -> Expr:
+        """The derivative with every quantity replaced by its definition (leaves only)."""
+        return self.graph.expand(self.expr)
+
+    def value_at(self, evaluation: Evaluation) -> Expr:
+        if self.wrt is None:
+            return evaluation.number(evaluation.env[self.of])
+        return evaluation.derivative(self.of, self.wrt)
+
+    def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
+        return derivation_lines(self, values, options)

@@ -1,0 +1,140 @@
+r"""The one printer: every piece of math rnnsym writes is spelled here.
+
+:class:`Printer` is a sympy ``LatexPrinter`` subclass with ``_print_<Node>``
+methods for rnnsym's forms (written products, named partials), registered
+functions in their registered spelling, and numbers substituted for symbols
+where asked; it is configured by one validated :class:`RenderOptions`.
+
+>>> from rnnsym.forms import Partial, Times
+>>> from rnnsym.notation import symbol
+>>> Printer(RenderOptions()).doprint(Times(Partial(symbol("L"), symbol("yhat_2")), symbol("W_y")))
+'\\frac{\\partial L}{\\partial \\hat{y}_{2}} \\times W_{y}'
+>>> Printer(RenderOptions(times="cdot", partial="d")).doprint(Times(Partial(symbol("L"), symbol("h_1")), 2))
+'\\frac{d L}{d h_{1}} \\cdot 2'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sympy import Add, Expr, Symbol
+from sympy.printing.latex import LatexPrinter
+
+from ..errors import InputError, InputTypeError
+from ..forms import Juxt, Partial, Times
+from ..notation import DEFAULT, Notation
+from ..rules import FUNCTIONS_BY_CLASS
+
+__all__ = ["RenderOptions", "Printer", "TIMES", "PARTIAL"]
+
+TIMES = {"times": r"\times", "cdot": r"\cdot"}
+PARTIAL = {"partial": r"\partial", "d": "d"}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How derivations are written.
+
+    - ``times``: ``"times"`` (×, as in the reference exercise) or ``"cdot"``;
+    - ``partial``: ``"partial"`` (∂) or ``"d"``;
+    - ``notation``: how names are spelled (:class:`~rnnsym.notation.Notation`);
+    - ``numbers``: show the line once more with numbers substituted;
+    - ``recall``: restate the definitions a derivative runs through;
+    - ``approx_digits``: significant digits of the ``\\approx`` shown after an
+      irrational value (0 for none);
+    - ``max_decimals``: a fraction whose decimal expansion ends within this
+      many digits is written as a decimal.
+
+    >>> RenderOptions(times="star")
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: options.times: got 'star', expected one of 'times', 'cdot'
+    """
+
+    times: str = "times"
+    partial: str = "partial"
+    notation: Notation = field(default=DEFAULT)
+    numbers: bool = True
+    recall: bool = True
+    approx_digits: int = 6
+    max_decimals: int = 6
+
+    def __post_init__(self) -> None:
+        for name, table in (("times", TIMES), ("partial", PARTIAL)):
+            value = getattr(self, name)
+            if value not in table:
+                raise InputError(f"options.{name}", value, "one of " + ", ".join(repr(k) for k in table))
+        for name in ("numbers", "recall"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputTypeError(f"options.{name}", getattr(self, name), "true or false")
+        for name in ("approx_digits", "max_decimals"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
+                raise InputError(f"options.{name}", value, "an integer from 0 to 50")
+        if not isinstance(self.notation, Notation):
+            raise InputTypeError("options.notation", self.notation, "a rnnsym.notation.Notation")
+
+
+class Printer(LatexPrinter):
+    """LaTeX for rnnsym's forms, in written order.
+
+    ``numbers`` maps symbols and named partials to the LaTeX of the number
+    that replaces them; ``None`` prints names.
+    """
+
+    printmethod = "_rnnsym_latex"
+
+    def __init__(self, options: RenderOptions, numbers: Mapping[Expr, str] | None = None) -> None:
+        super().__init__({"order": "none", "mul_symbol": options.times if options.times == "times" else "dot"})
+        self.options = options
+        self.numbers = numbers
+
+    def _number(self, expr: Expr) -> str | None:
+        if self.numbers is None or expr not in self.numbers:
+            return None
+        text = self.numbers[expr]
+        # a negative number, or one in scientific form, is bracketed where it stands in a formula
+        return rf"\left({text}\right)" if text.startswith("-") or r"\times 10^" in text else text
+
+    def _print_Symbol(self, expr: Symbol, style: str = "plain") -> str:
+        number = self._number(expr)
+        return number if number is not None else self.options.notation.spell(expr.name)
+
+    def _print_Partial(self, expr: Partial) -> str:
+        number = self._number(expr)
+        if number is not None:
+            return number
+        d = PARTIAL[self.options.partial]
+        mark = "^{+}" if expr.local else ""
+        return rf"\frac{{{d}{mark} {self._print(expr.of)}}}{{{d} {self._print(expr.wrt)}}}"
+
+    def _factors(self, expr: Expr, joiner: str) -> str:
+        parts = []
+        for i, factor in enumerate(expr.args):
+            text = self._print(factor)
+            bracket = isinstance(factor, (Add, Times)) or (i > 0 and text.lstrip().startswith("-"))
+            parts.append(rf"\left({text}\right)" if bracket else text)
+        return joiner.join(parts)
+
+    def _print_Times(self, expr: Times) -> str:
+        return self._factors(expr, f" {TIMES[self.options.times]} ")
+
+    def _print_Juxt(self, expr: Juxt) -> str:
+        if self.numbers is not None:
+            return self._factors(expr, f" {TIMES[self.options.times]} ")
+        return self._factors(expr, r" \, ")
+
+    def _print_Function(self, expr: Expr, exp: str | None = None) -> str:
+        """A registered function in its registered spelling (:mod:`rnnsym.rules`), else sympy's."""
+        rule = FUNCTIONS_BY_CLASS.get(type(expr))
+        if rule is None or rule.latex is None:
+            return super()._print_Function(expr, exp)
+        argument = self._print(expr.args[0])
+        if "{}" in rule.latex:
+            return rule.latex.format(argument)
+        head = f"{rule.latex}^{{{exp}}}" if exp else rule.latex
+        return rf"{head}\left({argument}\right)"
+
+    def _print_Heaviside(self, expr: Expr, exp: str | None = None) -> str:
+        return self._print_Function(expr, exp)

@@ -1,0 +1,53 @@
+"""Checking derivatives: rnnsym's own, and ones derived by hand (public, like numpy.testing).
+
+- :func:`check_gradients` answers "can I trust what rnnsym derived?": it compares
+  each derivation with sympy's ``diff`` of the expanded loss, central finite
+  differences in 50-digit arithmetic, and every side of every line
+  (:mod:`~rnnsym.testing.gradients`);
+- :func:`assert_derivative` answers "is this hand-derived formula right?" by
+  searching for a point where it differs from the true derivative
+  (:mod:`~rnnsym.testing.candidates`);
+- :mod:`~rnnsym.testing.mp` is the independent mpmath arithmetic they use, and
+  :mod:`~rnnsym.testing.report` the tables they print.
+
+>>> import rnnsym
+>>> from rnnsym.testing import check_gradients
+>>> values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
+>>> report = check_gradients(rnnsym.elman(2), values, wrt=["W_h"])
+>>> report
+GradientReport(elman, steps=2, dL/dW_h: 5 checks agree)
+>>> print(report)  # doctest: +ELLIPSIS
+quantity  check                         symbolic  numeric  difference  status
+dL/dW_h   finite differences            8         8.0      ...ok
+dL/dW_h   sympy.diff of the expanded L  8         8        0           ok
+dL/dW_h   compact expression            8         8        0           ok
+dL/dW_h   rendered lines, split=loss    8         8        0           ok
+dL/dW_h   rendered lines, split=step    8         8        0           ok
+at h_0 = 1, W_h = 1, W_x = 1/10, W_y = 2, x_1 = 10, x_2 = 10, y_1 = 5, y_2 = 5
+"""
+
+
+from .candidates import DerivativeMismatch, assert_derivative
+from .gradients import DIGITS, STEP, check_gradients, default_wrt
+from .mp import at_kink, close, evaluate_formula, forward, numeric, random_point
+from .report import Comparison, GradientReport, markdown_table, show, table
+
+__all__ = [
+    "Comparison",
+    "GradientReport",
+    "DerivativeMismatch",
+    "check_gradients",
+    "assert_derivative",
+    "numeric",
+    "forward",
+    "close",
+    "evaluate_formula",
+    "at_kink",
+    "default_wrt",
+    "random_point",
+    "show",
+    "table",
+    "markdown_table",
+    "DIGITS",
+    "STEP",
+]
