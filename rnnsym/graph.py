@@ -193,6 +193,46 @@ class Graph:
         reached.discard(source)
         return frozenset(reached)
 
+    @cached_property
+    def _consumers(self) -> dict[Symbol, tuple[Symbol, ...]]:
+        table: dict[Symbol, list[Symbol]] = {}
+        for a in self.assignments:
+            for d in a.dependencies:
+                table.setdefault(d, []).append(a.target)
+        return {s: tuple(v) for s, v in table.items()}
+
+    def consumers(self, s: Symbol) -> tuple[Symbol, ...]:
+        """The quantities whose assignments use ``s`` directly, in computation order."""
+        return self._consumers.get(s, ())
+
+    def reaches(self, source: Symbol, targets: Iterable[Symbol], before: Symbol) -> bool:
+        """Whether some quantity among ``targets`` depends on ``source``, looking only at
+        quantities computed before ``before`` (so the search stays local in time)."""
+        goal = set(targets)
+        limit = self.position(before)
+        pending, seen = [source], {source}
+        while pending:
+            for v in self.consumers(pending.pop()):
+                if v in goal:
+                    return True
+                if v not in seen and self.position(v) < limit:
+                    seen.add(v)
+                    pending.append(v)
+        return False
+
+    def generic(self, step: int) -> dict[Symbol, Symbol]:
+        """Symbols of ``step`` ↦ their t-placeholders, of ``step − 1`` ↦ the (t−1) ones,
+        so that a line about steps 2 and 1 reads as one about steps t and t−1."""
+        mapping = {}
+        for name, s in self._names.items():
+            head, bracket, index = name.partition("[")
+            base, _, t = head.partition("_")
+            if t == str(step):
+                mapping[s] = now(base + bracket + index)
+            elif t == str(step - 1):
+                mapping[s] = prev(base + bracket + index)
+        return mapping
+
     def upstream(self, target: Symbol) -> list[Symbol]:
         """The quantities ``target`` depends on, itself included, in computation order."""
         if target not in self._upstream:

@@ -267,6 +267,8 @@ def decimal_latex(value: object, digits: int) -> str:
         mpf = value._mpf_
     else:
         number = sympy.N(value, digits + 5)
+        if number == 0:
+            return "0"
         if not isinstance(number, sympy.Float):
             raise InputTypeError("value", value, "a real number")
         mpf = number._mpf_

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from ..errors import InputError
 from ..graph import Graph
-from .core import SPLITS, ChainDerivation, Derivation, Step
+from .core import SPLITS, ChainDerivation, Derivation
+from .step import Step
 from .scalar import MAX_PATHS, compute, derivative, derive_scalar, path_form
 from .tensor import TensorDerivation
 from .truncate import TruncatedDerivation, truncated

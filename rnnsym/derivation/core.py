@@ -12,10 +12,9 @@ scalar derivative written as chain-rule :class:`Step` lines;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from functools import cached_property
+from typing import Any, Callable, Mapping
 
-import sympy
 from sympy import Expr, Symbol
 
 from ..evaluation import Evaluation
@@ -24,34 +23,13 @@ from ..printing import Line, RenderOptions
 from ..printing import latex as _latex
 from ..printing import lines as _lines
 from .lines import derivation_lines, kink_notes
+from .step import Step
 
 __all__ = ["Step", "Derivation", "ChainDerivation", "SPLITS"]
 
 #: How a total derivative of the loss is broken into a visible sum: chosen by size,
 #: per loss term (the textbook), or per time step (the reverse-mode recursion).
 SPLITS = ("auto", "loss", "step")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One line of a derivation: ``lhs = forms[0] = forms[1] = …``.
-
-    ``kind`` says how the line is shown with numbers:
-
-    - ``"definition"``: a quantity's definition, then numbers, then value;
-    - ``"chain"``: named partials and symbolic forms, then numbers, then value;
-    - ``"split"``: a sum of named partials, no numbers (they follow below);
-    - ``"sum"``: each term of ``forms[-1]`` replaced by its value, then the total;
-    - ``"recall"``: a definition restated for reference, no numbers.
-    """
-
-    lhs: Expr
-    forms: tuple[Expr, ...]
-    kind: str = "chain"
-
-    def __repr__(self) -> str:
-        chain = " = ".join(sympy.sstr(f, order="none") for f in (self.lhs, *self.forms))
-        return f"Step({self.kind}: {chain})"
 
 
 class Derivation:
@@ -113,9 +91,11 @@ class Derivation:
 class ChainDerivation(Derivation):
     """A scalar derivative written as chain-rule steps, and its value.
 
-    ``steps`` are the lines; ``context`` restates the definitions they run
-    through; ``expr`` is the compact derivative in the graph's symbols and
-    ``expanded()`` gives it in leaves only.
+    ``steps`` are the lines; ``legend`` defines, at a generic step t, the local
+    partials the lines write by name; ``context`` restates the definitions they
+    run through; ``expr`` is the compact derivative in the graph's symbols and
+    ``expanded()`` gives it in leaves only.  Each is built when first asked for
+    (``steps``, ``expr`` and ``context`` may be given as functions that build them).
     """
 
     def __init__(
@@ -123,18 +103,47 @@ class ChainDerivation(Derivation):
         graph: Graph,
         of: Symbol,
         wrt: Symbol | None,
-        steps: tuple[Step, ...],
-        expr: Expr,
+        steps: tuple[Step, ...] | Callable[[], tuple[tuple[Step, ...], tuple[Step, ...]]],
+        expr: Expr | Callable[[], Expr],
         split: str | None = None,
-        context: tuple[Step, ...] = (),
+        context: tuple[Step, ...] | Callable[[], tuple[Step, ...]] = (),
     ) -> None:
         self.graph = graph
         self.of = of
         self.wrt = wrt
-        self.steps = steps
-        self.expr = expr
         self.split = split
-        self.context = context
+        self._sources = {"written": steps, "expr": expr, "context": context}
+
+    @cached_property
+    def _written(self) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        source = self._sources["written"]
+        return source() if callable(source) else (tuple(source), ())
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The lines, in order."""
+        return self._written[0]
+
+    @steps.setter
+    def steps(self, steps: tuple[Step, ...]) -> None:
+        self._written = (tuple(steps), self.legend)
+
+    @property
+    def legend(self) -> tuple[Step, ...]:
+        """The local partials the lines write by name, each defined at a generic step t."""
+        return self._written[1]
+
+    @cached_property
+    def expr(self) -> Expr:
+        """The compact derivative in the graph's symbols (its size grows with the steps it spans)."""
+        source = self._sources["expr"]
+        return source() if callable(source) and not isinstance(source, Expr) else source
+
+    @cached_property
+    def context(self) -> tuple[Step, ...]:
+        """The definitions the lines run through."""
+        source = self._sources["context"]
+        return source() if callable(source) else tuple(source)
 
     def __repr__(self) -> str:
         split = f", split={self.split!r}" if self.split else ""

@@ -18,13 +18,27 @@ from typing import Any, Mapping
 import sympy
 from sympy import Add, Expr, Symbol
 
+from ..cells import now
 from ..evaluation import Evaluation, bind
-from ..forms import Partial
+from ..forms import Partial, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
 from ..rules import relu
+from .step import Step
 
-__all__ = ["derivation_lines", "kink_notes"]
+
+class Dots(sympy.Expr):
+    """⋯ in a written sum: terms left out."""
+
+    is_commutative = True
+
+    def _latex(self, printer) -> str:
+        return r"\cdots"
+
+    def _sympystr(self, printer) -> str:
+        return "…"
+
+__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots"]
 
 
 class _Context:
@@ -45,7 +59,7 @@ class _Context:
                     if not text.startswith(r"\approx"):  # too long to write exactly: a decimal below
                         self.spelled[q] = text
 
-    def numbers(self, form: Expr) -> tuple[str, bool] | None:
+    def numbers(self, form: Expr) -> tuple[tuple[str, tuple[str, ...]], bool] | None:
         """``form`` with every symbol and named partial replaced by its number,
         and whether all of them were exact; irrational ones are written as
         decimals (``None`` when a value is missing or decimals are disabled)."""
@@ -65,7 +79,8 @@ class _Context:
                 exact = False
         if any(t is None for t in table.values()) or any(s not in table for s in form.free_symbols):
             return None
-        return Printer(self.options, table).doprint(form), exact
+        printer = Printer(self.options, table)
+        return (printer.doprint(form), printer.pieces(form)), exact
 
     def decimal(self, value: Expr) -> str | None:
         if not self.options.approx_digits:
@@ -73,23 +88,35 @@ class _Context:
         return decimal(value, self.options.approx_digits)
 
     def line(self, step: Any) -> Line | None:
+        if step is _ELLIPSIS:
+            return Line((r"\vdots",))
         print_ = self.printer.doprint
         parts = [print_(step.lhs)] + [print_(f) for f in step.forms]
-        if step.kind in ("split", "recall") or self.evaluate is None:
-            return None if step.kind == "sum" else Line(tuple(parts))
+        pieces = [None] + [self.printer.pieces(f) for f in step.forms]
+        if step.kind in ("split", "recall", "local") or self.evaluate is None:
+            return None if step.kind == "sum" else Line(tuple(parts), tuple(pieces))
         if step.kind == "sum":
             return self._sum(step, parts[0])
+        if step.kind == "total":  # a sum written with Σ or ⋯: its value, computed directly
+            value = self.evaluate.derivative(step.lhs.of, step.lhs.wrt)
+            approx = self.approx.derivative(step.lhs.of, step.lhs.wrt)
+            return Line(tuple(parts) + (format_value(value, self.options, approx, exact=False),), tuple(pieces))
         last = step.forms[-1] if step.forms else step.lhs
         value = self.evaluate(last)
         numbers = self.numbers(last) if step.forms and self.options.numbers else None
-        if numbers is not None and numbers[0] == parts[-1]:
+        if numbers is not None and numbers[0][0] == parts[-1]:
             numbers = None
         shown = self._value(last, value, exact=numbers is None)
-        if numbers is not None and numbers[0] != shown:
-            parts.append(numbers[0] if numbers[1] else rf"\approx {numbers[0]}")
+        if numbers is not None and numbers[0][0] != shown:
+            (text, text_pieces), exact = numbers
+            if not exact:
+                text, text_pieces = rf"\approx {text}", (rf"\approx {text_pieces[0]}", *text_pieces[1:])
+            parts.append(text)
+            pieces.append(text_pieces)
         if shown != parts[-1]:
             parts.append(shown)
-        return Line(tuple(parts))
+            pieces.append(None)
+        return Line(tuple(parts), tuple(pieces))
 
     def _value(self, form: Expr, value: Expr, exact: bool = True) -> str:
         if isinstance(value, sympy.Rational):
@@ -113,14 +140,113 @@ class _Context:
         return Line((lhs, text, shown))
 
 
+
+
+_ELLIPSIS = object()  # stands for the time steps a long recursion leaves out
+
+
+def _long(derivation: Any, options: RenderOptions) -> list[int] | None:
+    """The time steps of a recursion's lines, when there are more than ``2 × window + 1``."""
+    if getattr(derivation, "split", None) != "step" or derivation.wrt is None:
+        return None
+    graph = derivation.graph
+    times = sorted({graph.assignment(s.lhs.wrt).step for s in derivation.steps
+                    if isinstance(s.lhs, Partial) and not graph.is_leaf(s.lhs.wrt)} - {None})
+    return times if len(times) > 2 * options.window + 1 else None
+
+
+def _generic_sum(derivation: Any, step: Any) -> Any:
+    """The last line of a long recursion, ∂A/∂B = Σ_v …, written as one Σ over t when its
+    terms are one term at every step, else its first and last terms around ⋯."""
+    graph = derivation.graph
+    A, B = derivation.of, derivation.wrt
+    consumers = [v for v in graph.consumers(B) if v in set(graph.upstream(A))]
+    times = [graph.assignment(v).step for v in consumers]
+    forms = []
+    for form in step.forms:
+        terms = list(form.args) if isinstance(form, Add) else [form]
+        generic = {substitute(term, graph.generic(t)) for term, t in zip(terms, times)} if None not in times else set()
+        if len(terms) == len(times) and len(generic) == 1 and times == list(range(times[0], times[0] + len(times))):
+            index = Symbol("t", integer=True)
+            forms.append(sympy.Sum(generic.pop(), (index, times[0], times[-1])))
+        else:
+            forms.append(total(terms[:2] + [Dots()] + terms[-2:]))
+    return Step(step.lhs, tuple(dict.fromkeys(forms)), "total")
+
+
+def plan(derivation: Any, options: RenderOptions) -> list[Any]:
+    """The steps to write, in order: the context, the legend of named local partials,
+    the lines; for a long recursion, the cell's equations at a generic step, the
+    lines of the last and first ``options.window`` time steps around ⋯, and the
+    last line as a sum over t."""
+    times = _long(derivation, options)
+    legend = list(getattr(derivation, "legend", ()))
+    if times is None:
+        context = list(derivation.context) if options.recall else []
+        return context + legend + list(derivation.steps)
+    graph = derivation.graph
+    kept_late, kept_early = set(times[-options.window:]), set(times[: options.window])
+    out: list[Any] = []
+    if options.recall:
+        out += [Step(now(e.base), (e.form,), "recall") for e in graph.cell.equations if e.role != "loss"]
+    out += legend
+    gap = False
+    for s in derivation.steps:
+        if isinstance(s.lhs, Partial) and not graph.is_leaf(s.lhs.wrt):
+            t = graph.assignment(s.lhs.wrt).step
+            if t in kept_late or t in kept_early:
+                if t in kept_early and not gap:
+                    out.append(_ELLIPSIS)
+                    gap = True
+                out.append(s)
+        elif s.kind != "sum":
+            out.append(_generic_sum(derivation, s))
+    return out
+
+
 def derivation_lines(
     derivation: Any, values: Mapping | None = None, options: RenderOptions | None = None
 ) -> list[Line]:
     """The derivation's lines as :class:`Line` objects (parts kept apart for layout)."""
     options = options or RenderOptions()
     context = _Context(derivation, values, options)
-    steps = (derivation.context if options.recall else ()) + derivation.steps
-    return [line for line in (context.line(s) for s in steps) if line is not None]
+    return [line for line in (context.line(s) for s in plan(derivation, options)) if line is not None]
+
+
+def derivation_tables(derivation: Any, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+    """For a long recursion at ``values``: a table of ∂A/∂h_t and of each step's
+    contribution to ∂A/∂B, for every step when there are few, else for a selection
+    (the first and last five and ten between); none otherwise."""
+    options = options or RenderOptions()
+    times = _long(derivation, options)
+    graph = derivation.graph
+    base = graph.cell.state[0]
+    if times is None or graph.cell.size(base) != 1:
+        return []
+    A, B = derivation.of, derivation.wrt
+    evaluation = Evaluation(graph, values).decimal(max(options.approx_digits, 3))
+    upstream = set(graph.upstream(A))
+    contribution: dict[int, Any] = {}
+    for v in graph.consumers(B):
+        if v in upstream:
+            t = graph.assignment(v).step
+            term = evaluation.derivative(A, v) * evaluation.partial(Partial(v, B, True))
+            contribution[t] = contribution.get(t, 0) + term
+    chosen = times if len(times) <= 20 else sorted(
+        set(times[:5]) | set(times[-5:]) | {times[round(i * (len(times) - 1) / 11)] for i in range(1, 11)})
+    printer = Printer(options)
+    digits = max(options.approx_digits, 3)
+    state = lambda t: Symbol(f"{base}_{t}", real=True)  # noqa: E731
+    head = (rf"$t$ & ${printer.doprint(Partial(A, state('t')))}$ & "
+            rf"contribution to ${printer.doprint(Partial(A, B))}$ \\")
+    rows = []
+    for i, t in enumerate(chosen):
+        if i and t != chosen[i - 1] + 1:
+            rows.append(r"$\vdots$ & & \\")
+        adjoint = evaluation.derivative(A, state(t)) if state(t) in upstream or state(t) in graph.leaves else 0
+        rows.append(rf"{t} & ${decimal(adjoint, digits)}$ & ${decimal(contribution.get(t, 0), digits)}$ \\")
+    return ["\n".join([r"\begin{tabular}{rrr}", r"\toprule", head, r"\midrule", *rows, r"\bottomrule",
+                       r"\end{tabular}"])]
 
 
 def kink_notes(graph: Any, env: Mapping[Symbol, Expr], within, options: RenderOptions | None = None) -> list[str]:

@@ -4,7 +4,23 @@
 quantity B of a :class:`~rnnsym.graph.Graph`.  ∂A/∂B is the derivative along
 every path from B to A, B treated as free (docs/architecture.md, "What ∂A/∂B
 means").  Nothing here differentiates an expanded expression: each assignment
-contributes its local partials and the paths are accumulated over the graph.
+contributes its local partials, and a derivation is a structure whose lines
+are written when first asked for, in time linear in the number of steps.
+
+Two ways of writing the same derivative:
+
+- ``split="loss"``, the textbook: ∂L/∂W = Σ_t ∂L_t/∂W, each term a chain-rule
+  product whose last factor is a sum over paths (∂ŷ_2/∂W_h = h_0 W_h W_y + h_1 W_y);
+  its size grows with the number of paths, so it is right for short horizons;
+- ``split="step"``, the reverse-mode (adjoint) recursion: one line per
+  quantity q, ∂L/∂q = Σ_v ∂L/∂v × ∂⁺v/∂q over the quantities v using q, then
+  ∂L/∂W = Σ_v ∂L/∂v × ∂⁺v/∂W summed per time step; each line has a bounded
+  size, and a local partial too long to read inline keeps its name and is
+  defined once, at a generic step t.
+
+``split="auto"`` (the default) writes the textbook form when it has at most
+:data:`MAX_PATHS` path products and every line fits in :data:`MAX_WIDTH`
+characters, else the recursion.
 
 >>> from rnnsym.graph import elman
 >>> d = derive_scalar(elman(2), of="L", wrt="W_h")
@@ -12,6 +28,8 @@ contributes its local partials and the paths are accumulated over the graph.
 Derivation(dL/dW_h, split='loss', 4 lines)
 >>> d.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
 8
+>>> derive_scalar(elman(300, "tanh"), "L", "W_h")
+Derivation(dL/dW_h, split='step', 902 lines)
 """
 
 from __future__ import annotations
@@ -22,12 +40,20 @@ from sympy import Expr, S, Symbol
 from ..errors import InputError
 from ..forms import Juxt, Partial, Times, product, substitute, total
 from ..graph import Graph
-from .core import SPLITS, ChainDerivation, Step
+from ..printing import Printer, RenderOptions, width
+from .core import SPLITS, ChainDerivation
+from .step import Step
 
-__all__ = ["derive_scalar", "compute", "derivative", "path_form", "MAX_PATHS"]
+__all__ = ["derive_scalar", "compute", "derivative", "path_form", "MAX_PATHS", "MAX_WIDTH", "NAMED_WIDTH"]
 
-#: Above this many paths a path sum is written in nested (factored) form.
+#: The textbook (per loss term) form is chosen when it has at most this many path products …
 MAX_PATHS = 8
+#: … and each of its lines is at most this wide (estimated characters of typeset math).
+MAX_WIDTH = 150
+#: A local partial wider than this is written by its name in the recursion, and defined once.
+NAMED_WIDTH = 24
+
+_PRINTER = Printer(RenderOptions())
 
 
 def _check_split(split: object) -> str:
@@ -37,13 +63,29 @@ def _check_split(split: object) -> str:
 
 
 def derivative(graph: Graph, of: Symbol, wrt: Symbol) -> Expr:
-    """The compact derivative d of / d wrt in the graph's symbols (forward accumulation)."""
+    """The compact derivative d of / d wrt in the graph's symbols (forward accumulation).
+
+    Its size grows with the number of steps between ``wrt`` and ``of``; it is
+    built only when asked for (:attr:`ChainDerivation.expr`), to check results.
+    """
     tan: dict[Symbol, Expr] = {wrt: S.One}
     for a in graph.assignments[graph.position(wrt) + 1 : graph.position(of) + 1]:
         terms = [a.partial_exprs[d] * tan[d] for d in a.dependencies if d in tan]
         if terms:
             tan[a.target] = sympy.Add(*terms)
     return tan.get(of, S.Zero)
+
+
+def _path_counts(graph: Graph, source: Symbol, targets: set[Symbol]) -> dict[Symbol, int]:
+    """The number of paths from ``source`` to each quantity up to the last of ``targets``
+    (counts above :data:`MAX_PATHS` are capped)."""
+    counts: dict[Symbol, int] = {source: 1}
+    last = max(graph.position(t) for t in targets)
+    for a in graph.assignments[graph.position(source) + 1 : last + 1]:
+        n = sum(counts.get(d, 0) for d in a.dependencies)
+        if n:
+            counts[a.target] = min(n, MAX_PATHS + 1)
+    return counts
 
 
 def path_form(graph: Graph, target: Symbol, source: Symbol) -> Expr:
@@ -76,10 +118,13 @@ def path_form(graph: Graph, target: Symbol, source: Symbol) -> Expr:
 
 
 class _Builder:
-    def __init__(self, graph: Graph, wrt: Symbol) -> None:
+    """What the lines of ∂A/∂B need to know of the graph."""
+
+    def __init__(self, graph: Graph, A: Symbol, B: Symbol) -> None:
         self.graph = graph
-        self.wrt = wrt
-        self.down = graph.downstream(wrt)
+        self.A = A
+        self.wrt = B
+        self.down = graph.downstream(B)
 
     def through(self, target: Symbol) -> list[Symbol]:
         """Dependencies of ``target`` that are ``wrt`` or depend on it, in written order."""
@@ -87,9 +132,10 @@ class _Builder:
         return [d for d in a.dependencies if d == self.wrt or d in self.down]
 
     def is_local(self, target: Symbol, dep: Symbol) -> bool:
-        """Whether ∂target/∂dep must be marked as the immediate partial."""
-        others = self.graph.downstream(dep)
-        return any(d in others for d in self.graph.assignment(target).dependencies)
+        """Whether ∂target/∂dep must be marked as the immediate partial ∂⁺: ``dep``
+        also reaches ``target`` through another of its dependencies."""
+        others = [d for d in self.graph.assignment(target).dependencies if d != dep]
+        return bool(others) and self.graph.reaches(dep, others, before=target)
 
     def chain(self, target: Symbol) -> Step:
         a = self.graph.assignment(target)
@@ -106,16 +152,103 @@ class _Builder:
             forms = forms[1:]
         return Step(Partial(target, self.wrt), forms)
 
+    # -- the textbook form ---------------------------------------------------------------------------
+    def per_loss(self) -> tuple[Step, ...]:
+        A, B, graph = self.A, self.wrt, self.graph
+        if A not in self.down:
+            return (Step(Partial(A, B), (S.Zero,)),)
+        if graph.assignment(A).role == "total" and B not in graph.assignment(A).dependencies:
+            terms = [Partial(t, B) for t in self.through(A)]
+            return (
+                Step(Partial(A, B), (total(terms),), "split"),
+                *[self.chain(t.of) for t in terms],
+                Step(Partial(A, B), (total(terms),), "sum"),
+            )
+        return (self.chain(A),)
+
+    def small(self) -> bool:
+        """Whether the textbook form is short: few path products, every line narrow."""
+        A, graph = self.A, self.graph
+        if A not in self.down:
+            return True
+        assignment = graph.assignment(A)
+        ends = set(self.through(A)) - {self.wrt} if assignment.role == "total" else {A}
+        if not ends:
+            return True
+        counts = _path_counts(graph, self.wrt, ends)
+        if sum(counts.get(t, 0) for t in ends) > MAX_PATHS:
+            return False
+        return all(width(_PRINTER.doprint(f)) <= MAX_WIDTH for step in self.per_loss() for f in step.forms)
+
+    # -- the reverse-mode recursion ------------------------------------------------------------------
+    def per_step(self) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+        """The recursion's lines, and the definitions of the local partials written by name."""
+        A, B, graph = self.A, self.wrt, self.graph
+        if A not in self.down:
+            return (Step(Partial(A, B), (S.Zero,)),), ()
+        upstream = set(graph.upstream(A))
+        nodes = [q for q in graph.quantities if q in upstream and q in self.down]
+        in_nodes = set(nodes) | {B}
+        consumers = {q: [v for v in graph.consumers(q) if v in upstream] for q in in_nodes}
+        # A node whose only consumer is A, entering it with local partial 1 (L_t in L = Σ L_t),
+        # has adjoint 1: its line is skipped and its own partials stand in for it.
+        trivial = {q for q in nodes if q != A and consumers[q] == [A] and graph.local_partial(A, q) == 1}
+        legend: dict[Expr, Step] = {}
+
+        def local_form(v: Symbol, q: Symbol, mark: bool) -> Expr:
+            form = graph.local_partial(v, q)
+            if width(_PRINTER.doprint(form)) <= NAMED_WIDTH:
+                return form
+            name = Partial(v, q, mark)
+            generic = graph.generic(graph.assignment(v).step or 0)
+            key = substitute(name, generic)
+            legend.setdefault(key, Step(key, (substitute(form, generic),), "local"))
+            return name
+
+        def terms(q: Symbol, final: bool) -> tuple[list[Expr], list[Expr], list[int | None]]:
+            named, symbolic, when = [], [], []
+            for v in consumers[q]:
+                mark = final or self.is_local(v, q)
+                local = local_form(v, q, mark)
+                if v == A or v in trivial:
+                    named.append(Partial(v, q, mark))
+                    symbolic.append(local)
+                else:
+                    named.append(Times(Partial(A, v), Partial(v, q, mark)))
+                    symbolic.append(product([Partial(A, v), local]))
+                when.append(graph.assignment(v).step)
+            return named, symbolic, when
+
+        steps = []
+        for q in reversed(nodes):
+            if q == A or q in trivial:
+                continue
+            named, symbolic, _ = terms(q, final=False)
+            forms = (total(named), total(symbolic))
+            steps.append(Step(Partial(A, q), forms if forms[0] != forms[1] else forms[1:]))
+        named, symbolic, when = terms(B, final=True)
+        final = (total(named), total(symbolic))
+        steps.append(Step(Partial(A, B), final if final[0] != final[1] else final[1:]))
+        by_step: dict[int | None, list[Expr]] = {}
+        for term, t in zip(symbolic, when):
+            by_step.setdefault(t, []).append(term)
+        if len(by_step) > 1:
+            steps.append(Step(Partial(A, B), (total([total(g) for g in by_step.values()]),), "sum"))
+        return tuple(steps), tuple(legend.values())
+
 
 def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
-    nodes = [q for q in graph.upstream(of) if q in graph.downstream(wrt)]
+    """The definitions a derivation runs through, each restated once (inlining the ones it uses)."""
+    upstream, down = set(graph.upstream(of)), graph.downstream(wrt)
+    nodes = [q for q in graph.quantities if q in upstream and q in down]
+    in_nodes = set(nodes)
     covered: set[Symbol] = set()
     shown = []
     for q in reversed(nodes):
         if q in covered:
             continue
         a = graph.assignment(q)
-        inline = {d: graph.assignment(d).form for d in a.dependencies if d in nodes}
+        inline = {d: graph.assignment(d).form for d in a.dependencies if d in in_nodes}
         covered.update(inline)
         forms = (a.form, substitute(a.form, inline)) if inline else (a.form,)
         shown.append(Step(q, forms, "recall"))
@@ -123,12 +256,11 @@ def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
 
 
 def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "auto") -> ChainDerivation:
-    """Derive ∂of/∂wrt over ``graph`` for scalar ``of`` and ``wrt``, written as ``split``.
+    """Derive ∂of/∂wrt over ``graph`` for scalar ``of`` and ``wrt``, written as ``split``
+    (``"auto"``, ``"loss"`` or ``"step"``; see the module docstring).
 
-    ``split="loss"`` writes the derivative of the total loss as a sum per loss
-    term (∂L/∂W_h = ∂L_1/∂W_h + ∂L_2/∂W_h), each by the chain rule;
-    ``split="step"`` writes the reverse-mode recursion of ∂L/∂h_t and sums the
-    contributions per time step; ``"auto"`` chooses.
+    Returns at once; lines, context and the compact expression are built when
+    first asked for.
 
     >>> from rnnsym.graph import elman
     >>> for step in derive_scalar(elman(2), "L", "h_1").steps:
@@ -139,72 +271,20 @@ def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "a
     Step(sum: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
     """
     split = _check_split(split)
-    if split == "auto":
-        split = "loss"
     A = graph.symbol(of, "of")
     B = graph.symbol(wrt, "wrt")
     if graph.is_leaf(A):
         raise InputError("of", of, "a computed quantity, not a leaf (one of " + ", ".join(map(str, graph.quantities)) + ")")
     if not graph.is_leaf(B) and graph.position(B) >= graph.position(A):
         raise InputError("wrt", wrt, f"a leaf or a quantity computed before {of}")
-    builder = _Builder(graph, B)
-    expr = derivative(graph, A, B)
-    context = _recall(graph, A, B)
-    if A not in builder.down:
-        steps = (Step(Partial(A, B), (S.Zero,)),)
-    elif split == "step":
-        steps = _adjoint_steps(graph, A, B, builder)
-    elif graph.assignment(A).role == "total" and B not in graph.assignment(A).dependencies:
-        terms = [Partial(t, B) for t in builder.through(A)]
-        steps = (
-            Step(Partial(A, B), (total(terms),), "split"),
-            *[builder.chain(t.of) for t in terms],
-            Step(Partial(A, B), (total(terms),), "sum"),
-        )
+    builder = _Builder(graph, A, B)
+    if split == "auto":
+        split = "loss" if builder.small() else "step"
+    if split == "loss":
+        written = lambda: (builder.per_loss(), ())  # noqa: E731
     else:
-        steps = (builder.chain(A),)
-    return ChainDerivation(graph, A, B, tuple(steps), expr, split, context)
-
-
-def _adjoint_steps(graph: Graph, A: Symbol, B: Symbol, builder: _Builder) -> tuple[Step, ...]:
-    nodes = [q for q in graph.upstream(A) if q in builder.down]
-    consumers: dict[Symbol, list[Symbol]] = {q: [] for q in nodes + [B]}
-    for q in nodes:
-        for d in graph.assignment(q).dependencies:
-            if d in consumers:
-                consumers[d].append(q)
-    # A node whose only consumer is A, entering it with local partial 1 (L_t in L = Σ L_t),
-    # has adjoint 1: its line is skipped and its own partials stand in for it.
-    trivial = {q for q in nodes if q != A and consumers[q] == [A] and graph.local_partial(A, q) == 1}
-
-    def terms(q: Symbol, final: bool) -> tuple[list[Expr], list[Expr], list[int | None]]:
-        named, symbolic, when = [], [], []
-        for v in consumers[q]:
-            local = graph.local_partial(v, q)
-            if v == A or v in trivial:
-                named.append(Partial(v, q, final or builder.is_local(v, q)))
-                symbolic.append(local)
-            else:
-                named.append(Times(Partial(A, v), Partial(v, q, final or builder.is_local(v, q))))
-                symbolic.append(product([Partial(A, v), local]))
-            when.append(graph.assignment(v).step)
-        return named, symbolic, when
-
-    steps = []
-    for q in reversed(nodes):
-        if q == A or q in trivial:
-            continue
-        named, symbolic, _ = terms(q, final=False)
-        forms = (total(named), total(symbolic))
-        steps.append(Step(Partial(A, q), forms if forms[0] != forms[1] else forms[1:]))
-    named, symbolic, when = terms(B, final=True)
-    steps.append(Step(Partial(A, B), (total(named), total(symbolic))))
-    by_step: dict[int | None, list[Expr]] = {}
-    for term, t in zip(symbolic, when):
-        by_step.setdefault(t, []).append(term)
-    if len(by_step) > 1:
-        steps.append(Step(Partial(A, B), (total([total(g) for g in by_step.values()]),), "sum"))
-    return tuple(steps)
+        written = builder.per_step
+    return ChainDerivation(graph, A, B, written, lambda: derivative(graph, A, B), split, lambda: _recall(graph, A, B))
 
 
 def compute(graph: Graph, of: str) -> ChainDerivation:

@@ -37,7 +37,8 @@ from ..evaluation import Evaluation
 from ..forms import Partial, Times, product, total
 from ..graph import Graph
 from ..printing import Printer, RenderOptions
-from .core import ChainDerivation, Step
+from .core import ChainDerivation
+from .step import Step
 from .scalar import derivative, derive_scalar
 
 __all__ = ["CONVENTIONS", "Truncation", "Kept", "Dropped", "TruncatedDerivation", "contributions", "truncation", "truncated"]

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .lines import Line, assignment_lines, cell_lines, decimal, format_value, join_parts
+from .lines import Line, assignment_lines, cell_lines, decimal, format_value, join_parts, width
 from .printer import PARTIAL, TIMES, Printer, RenderOptions
 
-__all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal",
+__all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width",
            "assignment_lines", "cell_lines", "TIMES", "PARTIAL"]
 
 

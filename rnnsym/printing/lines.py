@@ -10,6 +10,7 @@ an exact or approximate value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -20,17 +21,44 @@ from ..notation import symbol as _symbol
 from ..numbers import Exact, decimal_latex, format_exact
 from .printer import Printer, RenderOptions
 
-__all__ = ["Line", "join_parts", "format_value", "decimal", "assignment_lines", "cell_lines"]
+__all__ = ["Line", "join_parts", "format_value", "decimal", "width", "assignment_lines", "cell_lines"]
 
 
 @dataclass(frozen=True)
 class Line:
-    """One rendered relation chain: ``parts`` joined by ``=``."""
+    """One rendered relation chain: ``parts`` joined by ``=``.
+
+    ``pieces`` may give, for each part, the pieces a layout can break it
+    between (its terms with their signs; see :meth:`Printer.pieces`), or
+    ``None`` for a part that is not broken.
+    """
 
     parts: tuple[str, ...]
+    pieces: tuple[tuple[str, ...] | None, ...] = ()
 
     def __str__(self) -> str:
         return join_parts(self.parts)
+
+    def pieces_of(self, i: int) -> tuple[str, ...]:
+        """The pieces of part ``i`` (the whole part when none were given)."""
+        given = self.pieces[i] if i < len(self.pieces) else None
+        return given if given else (self.parts[i],)
+
+
+def width(latex: str) -> float:
+    """A rough estimate of how wide ``latex`` typesets, in characters of text.
+
+    >>> width(r"\\frac{\\partial L}{\\partial W_{h}}") < width("L_1 + L_2 + L_3")
+    True
+    """
+    text = re.sub(r"\\(left|right)", "", latex)
+    text = text.replace(r"\frac", "\0")
+    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    text = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "x" * ((len(m.group(1)) + 1) // 2), text)
+    fraction = re.compile(r"\0\{([^{}]*)\}\{([^{}]*)\}")
+    while fraction.search(text):
+        text = fraction.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
+    return len(re.sub(r"[{} ]", "", text)) * 1.2
 
 
 def join_parts(parts: tuple[str, ...] | list[str]) -> str:

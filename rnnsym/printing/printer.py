@@ -44,7 +44,10 @@ class RenderOptions:
     - ``approx_digits``: significant digits of the ``\\approx`` shown after an
       irrational value (0 for none);
     - ``max_decimals``: a fraction whose decimal expansion ends within this
-      many digits is written as a decimal.
+      many digits is written as a decimal;
+    - ``window``: a recursion over more time steps than ``2 × window + 1`` is
+      written for the last and the first ``window`` steps only, with a table
+      of every step's values.
 
     >>> RenderOptions(times="star")
     Traceback (most recent call last):
@@ -59,6 +62,7 @@ class RenderOptions:
     recall: bool = True
     approx_digits: int = 6
     max_decimals: int = 6
+    window: int = 2
 
     def __post_init__(self) -> None:
         for name, table in (("times", TIMES), ("partial", PARTIAL)):
@@ -68,10 +72,10 @@ class RenderOptions:
         for name in ("numbers", "recall"):
             if not isinstance(getattr(self, name), bool):
                 raise InputTypeError(f"options.{name}", getattr(self, name), "true or false")
-        for name in ("approx_digits", "max_decimals"):
+        for name, low in (("approx_digits", 0), ("max_decimals", 0), ("window", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 50:
-                raise InputError(f"options.{name}", value, "an integer from 0 to 50")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 50:
+                raise InputError(f"options.{name}", value, f"an integer from {low} to 50")
         if not isinstance(self.notation, Notation):
             raise InputTypeError("options.notation", self.notation, "a rnnsym.notation.Notation")
 
@@ -116,6 +120,33 @@ class Printer(LatexPrinter):
             bracket = isinstance(factor, (Add, Times)) or (i > 0 and text.lstrip().startswith("-"))
             parts.append(rf"\left({text}\right)" if bracket else text)
         return joiner.join(parts)
+
+    def pieces(self, expr: Expr) -> tuple[str, ...]:
+        """``expr`` printed as the pieces a line may be broken between: for a sum,
+        its first term, then each further term with its sign (``"+ b"``, ``"- c"``);
+        joined by spaces they are exactly :meth:`doprint` of ``expr``."""
+        if isinstance(expr, Add) and self._number(expr) is None:
+            return tuple(piece.strip() for piece in self._add_pieces(expr))
+        return (self.doprint(expr),)
+
+    def _add_pieces(self, expr: Add) -> list[str]:
+        # sympy's LatexPrinter._print_Add, term by term
+        pieces = []
+        for i, term in enumerate(self._as_ordered_terms(expr, order=None)):
+            sign = ""
+            if i > 0 and term.could_extract_minus_sign():
+                sign, term = "- ", -term
+            elif i > 0:
+                sign = "+ "
+            text = self._print(term)
+            if self._needs_add_brackets(term):
+                text = rf"\left({text}\right)"
+            pieces.append(sign + text)
+        return pieces
+
+    def _print_Add(self, expr: Add, order: str | None = None) -> str:
+        pieces = self._add_pieces(expr)
+        return pieces[0] + "".join(f" {p}" for p in pieces[1:])
 
     def _print_Times(self, expr: Times) -> str:
         return self._factors(expr, f" {TIMES[self.options.times]} ")
