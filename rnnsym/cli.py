@@ -111,9 +111,9 @@ def _derive(args: argparse.Namespace) -> int:
     exercise = _exercise(args.exercise)
     question = exercise.ask(args.find, split=args.split)
     answer = exercise.answer(question)
-    for line in answer.latex(exercise.values, _options(args)):
+    for line in answer.latex(exercise.evaluation, _options(args)):
         print(line)
-    for note in answer.notes(exercise.values, _options(args)):
+    for note in answer.notes(exercise.evaluation, _options(args)):
         print(f"% {note}")
     return 0
 
@@ -150,7 +150,8 @@ def _parser() -> argparse.ArgumentParser:
     derive = commands.add_parser("derive", help="print the lines of one derivation")
     derive.add_argument("exercise", help="exercise TOML file")
     derive.add_argument("find", help='a quantity ("yhat_2") or a derivative ("dL/dW_h")')
-    derive.add_argument("--split", choices=["loss", "step"], default="loss", help="split per loss term or per time step")
+    derive.add_argument("--split", choices=["auto", "loss", "step"], default="auto",
+                        help="per loss term (the textbook), per time step (the recursion), or chosen by size (default)")
     render_flags(derive)
     derive.set_defaults(run=_derive)
 

@@ -32,6 +32,7 @@ proportional to the number of steps.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Mapping
 
 import mpmath
@@ -131,10 +132,11 @@ class Missing:
 # --- evaluation ------------------------------------------------------------------------------------
 
 
-def _leaves(graph, values: Mapping) -> tuple[dict[Symbol, sympy.Rational], int | None]:
-    """Exact leaf values from exercise-file names, or from a table of leaf symbols
-    and numbers (other symbols are ignored); and, when those numbers are
-    :class:`sympy.Float`, the digits they carry (a decimal point, taken exactly)."""
+def _leaves(graph, values: Mapping) -> tuple[dict[Symbol, Number], int | None]:
+    """Every leaf's :class:`~rnnsym.numbers.Number`, from exercise-file names or
+    from a table of leaf symbols and numbers (other symbols are ignored); and,
+    when those numbers are :class:`sympy.Float`, the digits they carry (a
+    decimal point, taken exactly)."""
     if isinstance(values, Mapping) and values and all(isinstance(k, Symbol) for k in values):
         out, digits = {}, None
         for s in graph.leaves:
@@ -143,11 +145,10 @@ def _leaves(graph, values: Mapping) -> tuple[dict[Symbol, sympy.Rational], int |
             v = values[s]
             if isinstance(v, sympy.Float):
                 digits = max(digits or 0, mpmath.libmp.prec_to_dps(v._prec))
-                out[s] = sympy.Rational(v)
-            else:
-                out[s] = v.exact if isinstance(v, Number) else parse_number(v, f"values.{s}").exact
+                v = sympy.Rational(v)
+            out[s] = v if isinstance(v, Number) else parse_number(v, f"values.{s}")
         return out, digits
-    return {s: n.exact for s, n in bind(graph, values).items()}, None
+    return bind(graph, values), None
 
 
 class Evaluation:
@@ -174,7 +175,8 @@ class Evaluation:
         if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 1000):
             raise InputError("digits", digits, "None (exact) or a number of digits from 1 to 1000")
         self.graph = graph
-        self.leaves, implied = _leaves(graph, values)
+        self.spelling, implied = _leaves(graph, values)
+        self.leaves = {s: n.exact for s, n in self.spelling.items()}
         self.digits = digits if digits is not None else implied
         self.exact = self.digits is None
         digits = self.digits
@@ -183,7 +185,11 @@ class Evaluation:
         self._adjoints: dict[Symbol, dict[Symbol, Any]] = {}
         self._decimals: dict[int, Evaluation] = {}
         self._mp_env: dict[Symbol, mpmath.mpf] | None = None
-        self.env = self._forward()
+
+    @cached_property
+    def env(self) -> dict[Symbol, Any]:
+        """Every leaf and quantity's value, computed in graph order when first asked for."""
+        return self._forward()
 
     def __repr__(self) -> str:
         kind = "exact" if self.exact else f"{self.digits} digits"
@@ -241,7 +247,7 @@ class Evaluation:
         if not self.exact and digits == self.digits:
             return self
         if digits not in self._decimals:
-            self._decimals[digits] = Evaluation(self.graph, self.leaves, digits)
+            self._decimals[digits] = Evaluation(self.graph, self.spelling, digits)
         return self._decimals[digits]
 
     def number(self, value: Any) -> Any:
@@ -369,12 +375,17 @@ class Evaluation:
             return self.number(mp_value(plain(form.xreplace(names)), lookup, self.prec))
 
 
-def evaluate(graph, values: Mapping, digits: int | None = None) -> Evaluation:
+def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> Evaluation:
     """``graph`` evaluated at ``values`` (exercise-file names, or leaf symbols with
     numbers): every value exact, or decimals of ``digits`` digits; see :class:`Evaluation`.
+    ``values`` may be an evaluation of ``graph`` already made, which is then used as it
+    is (so that one point is evaluated once, whatever asks for it).
 
     >>> from rnnsym.graph import elman
     >>> evaluate(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2}).values
     {h_0: 1, x_1: 10, y_1: 5, W_h: 1, W_x: 1/10, W_y: 2, h_1: 2, yhat_1: 4, L_1: 1, L: 1}
     """
+    if isinstance(values, Evaluation) and values.graph is graph:
+        return values if digits is None and values.exact else values.decimal(digits) if digits else Evaluation(
+            graph, values.spelling)
     return Evaluation(graph, values, digits)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,7 +30,7 @@ from .errors import InputError, InputTypeError
 from .graph import Graph, build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
 from .numbers import TomlFloat
-from .evaluation import bind
+from .evaluation import Evaluation, bind, evaluate
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
 
@@ -59,7 +60,7 @@ class Question:
     find: str
     of: str
     wrt: str | None = None
-    split: str = "loss"
+    split: str = "auto"
     show: str | None = None
     answer_text: str = ""
     truncate: object = None
@@ -86,6 +87,12 @@ class Exercise:
     questions: tuple[Question, ...]
     intro: str = ""
     source: str = field(default="<string>", compare=False)
+    _answers: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def evaluation(self) -> Evaluation:
+        """The model evaluated at the exercise's values, once, for every answer."""
+        return evaluate(self.graph, self.values)
 
     def __repr__(self) -> str:
         return (
@@ -93,7 +100,7 @@ class Exercise:
             f"{len(self.questions)} questions)"
         )
 
-    def ask(self, find: str, split: str = "loss", label: str = "") -> Question:
+    def ask(self, find: str, split: str = "auto", label: str = "") -> Question:
         """A validated question about this exercise's model.
 
         >>> reference().ask("dL/dW_h", split="step").wrt
@@ -102,8 +109,12 @@ class Exercise:
         return _question({"label": label, "find": find, "split": split}, 0, self.graph, "")
 
     def answer(self, question: Question, options: RenderOptions | None = None):
-        """The derivation answering ``question`` (for a topic, its items)."""
-        return question.answer(self.graph, options)
+        """The derivation answering ``question`` (for a topic, its items), built once per question."""
+        if question.show is not None:  # a topic is written with the options
+            return question.answer(self.graph, options)
+        if id(question) not in self._answers:
+            self._answers[id(question)] = question.answer(self.graph, options)
+        return self._answers[id(question)]
 
     def answers(self, options: RenderOptions | None = None) -> list[tuple[Question, Any]]:
         """Every question with its answer, in order."""
@@ -116,7 +127,7 @@ class Exercise:
             if q.show is not None:
                 parts.append(f"(topic `{q.show}`: see the solution sheet)")
                 continue
-            parts.append("$$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in d.latex(self.values)) + "\\end{aligned}$$")
+            parts.append("$$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in d.latex(self.evaluation)) + "\\end{aligned}$$")
         return "\n\n".join(parts)
 
 
@@ -173,7 +184,7 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
             raise InputError(at("find"), data["find"], "no find together with show")
         return Question(label, text, "", "", None, show=show, answer_text=answer)
     find = _string(data, "find", name).strip()
-    split = data.get("split", "loss")
+    split = data.get("split", "auto")
     if split not in SPLITS:
         raise InputError(at("split"), split, "one of " + ", ".join(repr(s) for s in SPLITS))
     field_ = at("find")

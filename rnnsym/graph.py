@@ -33,7 +33,7 @@ from .limits import MAX_EDGES, MAX_STEPS, check_at_most
 from .notation import symbol
 from .forms import plain, substitute, total
 from .printing import Line, assignment_lines
-from .rules import relu
+from .rules import relu, rule_for
 
 __all__ = ["Assignment", "Graph", "unroll", "elman", "gru", "lstm", "build", "Equation", "Cell", "prev", "now"]
 
@@ -158,6 +158,12 @@ class Graph:
         return _as_matrix(entries)
 
     @cached_property
+    def rational(self) -> bool:
+        """Whether rational values give rational values everywhere (identity, relu, …:
+        every function the cell uses is rational by its rule)."""
+        return all(rule_for(f).rational for e in self.cell.equations for f in e.form.atoms(sympy.Function))
+
+    @cached_property
     def polynomial(self) -> bool:
         """Whether every assignment is a polynomial of its dependencies (no tanh, σ, relu …)."""
         return not any(e.form.atoms(sympy.Function) for e in self.cell.equations)
@@ -220,17 +226,22 @@ class Graph:
                     pending.append(v)
         return False
 
-    def generic(self, step: int) -> dict[Symbol, Symbol]:
-        """Symbols of ``step`` ↦ their t-placeholders, of ``step − 1`` ↦ the (t−1) ones,
-        so that a line about steps 2 and 1 reads as one about steps t and t−1."""
-        mapping = {}
+    @cached_property
+    def _by_step(self) -> dict[int, list[tuple[str, Symbol]]]:
+        """Symbols named ``base_t`` (``h_2``, ``x_2[1]``), by t, with their base (``h``, ``x[1]``)."""
+        table: dict[int, list[tuple[str, Symbol]]] = {}
         for name, s in self._names.items():
             head, bracket, index = name.partition("[")
             base, _, t = head.partition("_")
-            if t == str(step):
-                mapping[s] = now(base + bracket + index)
-            elif t == str(step - 1):
-                mapping[s] = prev(base + bracket + index)
+            if t.isdigit():
+                table.setdefault(int(t), []).append((base + bracket + index, s))
+        return table
+
+    def generic(self, step: int) -> dict[Symbol, Symbol]:
+        """Symbols of ``step`` ↦ their t-placeholders, of ``step − 1`` ↦ the (t−1) ones,
+        so that a line about steps 2 and 1 reads as one about steps t and t−1."""
+        mapping = {s: now(base) for base, s in self._by_step.get(step, ())}
+        mapping.update({s: prev(base) for base, s in self._by_step.get(step - 1, ())})
         return mapping
 
     def upstream(self, target: Symbol) -> list[Symbol]:

@@ -10,14 +10,13 @@ True
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from .errors import InputError, InputTypeError
 from .exercise import Exercise
 from .limits import TEX_TIMEOUT
-from .printing import Line, RenderOptions, join_parts
+from .printing import Line, RenderOptions, join_parts, width
 from .tex import Document, compile_pdf, escape, vet
 
 __all__ = ["Sheet", "ROW_WIDTH", "display", "rows"]
@@ -29,7 +28,6 @@ ROW_WIDTH = 75
 _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
-\usepackage{breqn}
 \usepackage{booktabs}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5\baselineskip}
@@ -37,63 +35,71 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
-def _width(latex: str) -> float:
-    """A rough estimate of how wide ``latex`` typesets, in characters."""
-    text = re.sub(r"\\(left|right)", "", latex)
-    text = text.replace(r"\frac", "\0")
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
-    text = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "x" * ((len(m.group(1)) + 1) // 2), text)
-    fraction = re.compile(r"\0\{([^{}]*)\}\{([^{}]*)\}")
-    while fraction.search(text):
-        text = fraction.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
-    return len(re.sub(r"[{} ]", "", text)) * 1.2
+def _cells(line: Line, room: float, first_room: float) -> list[tuple[str, bool]]:
+    """The parts of ``line`` after its left-hand side, as ``(text, continues)``
+    cells: a part that fits is one cell; a wider one is broken between its
+    pieces (its terms) into a first cell and cells that continue it on rows of
+    their own.  The first cell shares its row with the left-hand side, so it
+    has ``first_room``; the others have ``room``."""
+    cells: list[tuple[str, bool]] = []
+    for i, part in enumerate(line.parts[1:], start=1):
+        pieces = line.pieces_of(i)
+        limit = first_room if not cells else room
+        if width(part) <= limit or len(pieces) == 1:
+            cells.append((part, False))
+            continue
+        chunks: list[list[str]] = [[]]
+        used = 0.0
+        for piece in pieces:
+            w = width(piece)
+            if chunks[-1] and used + w > limit:
+                chunks.append([])
+                used = 0.0
+                limit = room
+            chunks[-1].append(piece)
+            used += w
+        cells += [(" ".join(chunk), k > 0) for k, chunk in enumerate(chunks)]
+    return cells
 
 
-def rows(line: Line, width: float = ROW_WIDTH) -> list[str]:
-    """``line`` as ``align`` rows: ``lhs &= …``, long chains continued on
-    further rows that begin with ``&=`` (only the last row is numbered)."""
-    lhs, rest = line.parts[0], list(line.parts[1:])
-    if not rest:
+def rows(line: Line, room: float = ROW_WIDTH) -> list[str]:
+    """``line`` as ``align`` rows: ``lhs &= …``; a long chain continues on further
+    rows that begin with ``&=``, and a part too wide for a row is broken between
+    its terms onto rows that begin with ``&\\quad``.  Only the last row is
+    numbered, so the equation number stays with its line."""
+    lhs = line.parts[0]
+    if len(line.parts) == 1:
         return [f"{lhs} &"]
-    groups: list[list[str]] = [[rest[0]]]
-    used = _width(lhs) + _width(rest[0])
-    for part in rest[1:]:
-        w = _width(part)
-        if used + w > width:
-            groups.append([part])
-            used = _width(lhs) / 2 + w
+    indent = width(lhs) / 2
+    groups: list[tuple[list[str], bool]] = []
+    used = 0.0
+    for text, continues in _cells(line, room - indent, room - width(lhs)):
+        w = width(text)
+        if not groups:
+            groups.append(([text], False))
+            used = width(lhs) + w
+        elif continues or used + w > room:
+            groups.append(([text], continues))
+            used = indent + w
         else:
-            groups[-1].append(part)
+            groups[-1][0].append(text)
             used += w
     out = []
-    for i, group in enumerate(groups):
+    for i, (group, continues) in enumerate(groups):
         head = lhs + " " if i == 0 else ""
-        sep = "" if group[0].startswith(r"\approx") else "= "
+        if continues:
+            sep = r"\quad "
+        else:
+            sep = "" if group[0].startswith(r"\approx") else "= "
         out.append(f"{head}&{sep}{join_parts(group)}" + (r" \nonumber" if i < len(groups) - 1 else ""))
     return out
 
 
-def display(lines: Sequence[Line], width: float = ROW_WIDTH) -> str:
-    """``lines`` as numbered relation chains: runs of ordinary lines in one
-    ``align`` block (long chains continued on further rows), a line with a part
-    too wide for a row in a ``dmath`` block of its own (breqn breaks it)."""
-    blocks: list[str] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            body = " \\\\\n  ".join(run)
-            blocks.append(f"\\begin{{align}}\n  {body}\n\\end{{align}}")
-            run.clear()
-
-    for line in lines:
-        if any(_width(part) > width for part in line.parts):
-            flush()
-            blocks.append(f"\\begin{{dmath}}\n  {line}\n\\end{{dmath}}")
-        else:
-            run.extend(rows(line, width))
-    flush()
-    return "\n".join(blocks)
+def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
+    """``lines`` as numbered relation chains in one ``align`` block, each broken
+    over rows as :func:`rows` does so that no row passes the page's width."""
+    body = " \\\\\n  ".join(row for line in lines for row in rows(line, room))
+    return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
 
 
 @dataclass(frozen=True)
@@ -139,8 +145,10 @@ class Sheet:
                 if question.show is not None:
                     pieces += [(item if isinstance(item, str) else display(item), generated) for item in answer]
                 else:
-                    pieces.append((display(answer.lines(exercise.values, self.options)), generated))
-                    pieces += [(note, generated) for note in answer.notes(exercise.values)]
+                    pieces.append((display(answer.lines(exercise.evaluation, self.options)), generated))
+                    pieces += [(f"\\begin{{center}}\n{table}\n\\end{{center}}", generated)
+                               for table in answer.tables(exercise.evaluation, self.options)]
+                    pieces += [(note, generated) for note in answer.notes(exercise.evaluation)]
                 if question.answer_text:
                     pieces.append((vet(question.answer_text, f"{key}.answer", self.trust_latex), f"{key}.answer"))
         pieces.append((r"\end{document}", None))

@@ -42,7 +42,10 @@ from typing import Sequence
 from .errors import InputError, TeXError
 from .limits import TEX_TIMEOUT
 
-__all__ = ["escape", "vet", "DENIED", "DENIED_ENVIRONMENTS", "Document", "compile_pdf", "INSTALL_HINT"]
+#: Points a typeset line may pass the page's width by before a build is refused.
+MAX_OVERFULL = 3.0
+
+__all__ = ["escape", "vet", "DENIED", "DENIED_ENVIRONMENTS", "Document", "compile_pdf", "INSTALL_HINT", "MAX_OVERFULL"]
 
 #: How to install what ``--pdf`` needs on Debian or Ubuntu.
 INSTALL_HINT = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
@@ -198,14 +201,17 @@ def _kill(process: subprocess.Popen) -> None:
         time.sleep(0.01)
 
 
-def compile_pdf(document: Document | str, timeout: float = TEX_TIMEOUT, latexmk: str = "latexmk") -> bytes:
+def compile_pdf(document: Document | str, timeout: float = TEX_TIMEOUT, latexmk: str = "latexmk",
+                max_overfull: float | None = MAX_OVERFULL) -> bytes:
     """Compile ``document`` with latexmk (pdflatex), sandboxed; the PDF's bytes.
 
     The run takes place in a temporary folder that is removed however it ends,
     in a new process group killed as a whole on timeout, on an exception and
     on KeyboardInterrupt.  On failure :class:`~rnnsym.errors.TeXError` gives
     TeX's error (its ``!`` line), the line of the document and the key it was
-    written from; its ``line`` and ``origin`` attributes hold them too.
+    written from; its ``line`` and ``origin`` attributes hold them too.  A
+    line wider than the page by more than ``max_overfull`` points (TeX's
+    "Overfull \\hbox") is an error too (``None``: allowed).
     """
     if isinstance(document, str):
         document = Document(document)
@@ -237,7 +243,30 @@ def compile_pdf(document: Document | str, timeout: float = TEX_TIMEOUT, latexmk:
             log = source.with_suffix(".log")
             text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else output.decode(errors="replace")
             raise _failure(text, document, process.returncode)
+        if max_overfull is not None:
+            log = source.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+            _check_overfull(log, document, max_overfull)
         return built.read_bytes()
+
+
+_OVERFULL = re.compile(r"^Overfull \\hbox \((?P<points>[\d.]+)pt too wide\) (?:in paragraph at lines (?P<first>\d+)--\d+"
+                       r"|detected at line (?P<line>\d+)|in alignment at lines (?P<align>\d+)--\d+)", re.M)
+
+
+def _check_overfull(log: str, document: Document, tolerance: float) -> None:
+    """Raise :class:`~rnnsym.errors.TeXError` for the widest line that passes the page by more than ``tolerance`` points."""
+    worst = None
+    for match in _OVERFULL.finditer(log):
+        points = float(match["points"])
+        if points > tolerance and (worst is None or points > float(worst["points"])):
+            worst = match
+    if worst is None:
+        return
+    line = int(worst["first"] or worst["line"] or worst["align"])
+    origin = document.origin(line)
+    source = f" (from {origin})" if origin else ""
+    message = f"a line {float(worst['points']):.1f} pt wider than the page"
+    raise TeXError(f"TeX set {message} at line {line} of the LaTeX{source}", line, origin, message)
 
 
 def _timed_out(timeout: float) -> TeXError:

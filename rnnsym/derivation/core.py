@@ -17,12 +17,13 @@ from typing import Any, Callable, Mapping
 
 from sympy import Expr, Symbol
 
-from ..evaluation import Evaluation
+from ..evaluation import Evaluation, evaluate
 from ..graph import Graph
 from ..printing import Line, RenderOptions
+from ..rules import relu
 from ..printing import latex as _latex
 from ..printing import lines as _lines
-from .lines import derivation_lines, kink_notes
+from .lines import derivation_lines, derivation_tables, kink_notes
 from .step import Step
 
 __all__ = ["Step", "Derivation", "ChainDerivation", "SPLITS"]
@@ -53,7 +54,7 @@ class Derivation:
 
     def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
         """The graph evaluated at ``values`` (:class:`rnnsym.evaluation.Evaluation`)."""
-        return Evaluation(self.graph, values, digits)
+        return evaluate(self.graph, values, digits)
 
     def environment(self, values: Mapping) -> dict[Symbol, Expr]:
         """Exact values of every leaf and quantity, from exercise-file names."""
@@ -76,10 +77,14 @@ class Derivation:
         """The derivation as LaTeX relation chains, one string a line (no math delimiters)."""
         return _latex(self, values, options)
 
+    def tables(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """Tables that go with the lines at ``values`` (LaTeX ``tabular`` code; none by default)."""
+        return []
+
     def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
         """Remarks a reader needs beside the lines at ``values``, as LaTeX sentences:
         a relu evaluated exactly at its kink, where it has no derivative."""
-        if self.wrt is None:
+        if self.wrt is None or not any(e.form.has(relu) for e in self.graph.cell.equations):
             return []
         return kink_notes(self.graph, self.environment(values), self._quantities(), options)
 
@@ -111,13 +116,18 @@ class ChainDerivation(Derivation):
         self.graph = graph
         self.of = of
         self.wrt = wrt
-        self.split = split
+        self._split = split
         self._sources = {"written": steps, "expr": expr, "context": context}
 
     @cached_property
-    def _written(self) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
+    def _written(self) -> tuple[tuple[Step, ...], tuple[Step, ...], str | None]:
         source = self._sources["written"]
-        return source() if callable(source) else (tuple(source), ())
+        return source() if callable(source) else (tuple(source), (), self._split)
+
+    @property
+    def split(self) -> str | None:
+        """How the lines are written: ``"loss"`` (per loss term) or ``"step"`` (the recursion)."""
+        return self._written[2] if self._split == "auto" else self._split
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -126,7 +136,7 @@ class ChainDerivation(Derivation):
 
     @steps.setter
     def steps(self, steps: tuple[Step, ...]) -> None:
-        self._written = (tuple(steps), self.legend)
+        self._written = (tuple(steps), self.legend, self.split)
 
     @property
     def legend(self) -> tuple[Step, ...]:
@@ -160,3 +170,7 @@ class ChainDerivation(Derivation):
 
     def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         return derivation_lines(self, values, options)
+
+    def tables(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """For a recursion over many time steps: its values, step by step (:func:`derivation_tables`)."""
+        return derivation_tables(self, values, options)

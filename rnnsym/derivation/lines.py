@@ -19,7 +19,7 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from ..cells import now
-from ..evaluation import Evaluation, bind
+from ..evaluation import evaluate
 from ..forms import Partial, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
@@ -38,7 +38,10 @@ class Dots(sympy.Expr):
     def _sympystr(self, printer) -> str:
         return "…"
 
-__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots"]
+__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots", "EXACT_STEPS"]
+
+#: A model whose values are irrational is written with exact values up to this many steps, in decimals beyond.
+EXACT_STEPS = 50
 
 
 class _Context:
@@ -48,13 +51,15 @@ class _Context:
         self.evaluate = None
         if values is not None:
             graph = derivation.graph
-            bound = bind(graph, values)
-            self.evaluate = Evaluation(graph, {s: n.exact for s, n in bound.items()})
-            env = self.evaluate.env
-            self.approx = self.evaluate.decimal(max(options.approx_digits, 1))
-            self.spelled = {s: n.latex for s, n in bound.items()}
+            evaluation = evaluate(graph, values)
+            self.approx = evaluation.decimal(max(options.approx_digits, 1))
+            # a long model of irrational values is written in decimals: its exact values are towers
+            exact = graph.rational or graph.steps <= EXACT_STEPS
+            self.evaluate = evaluation if exact else self.approx
+            env = self.evaluate.env if exact else {}
+            self.spelled = {s: n.latex for s, n in evaluation.spelling.items()}
             for q in graph.quantities:
-                if isinstance(env[q], sympy.Rational):
+                if isinstance(env.get(q), sympy.Rational):
                     text = format_exact(env[q], options.max_decimals)
                     if not text.startswith(r"\approx"):  # too long to write exactly: a decimal below
                         self.spelled[q] = text
@@ -121,6 +126,8 @@ class _Context:
     def _value(self, form: Expr, value: Expr, exact: bool = True) -> str:
         if isinstance(value, sympy.Rational):
             return format_exact(value, self.options.max_decimals)
+        if not self.evaluate.exact:
+            return format_value(value, self.options, value, exact=False)
         return format_value(value, self.options, self.approx(form), exact)
 
     def _sum(self, step: Any, lhs: str) -> Line:
@@ -160,13 +167,18 @@ def _generic_sum(derivation: Any, step: Any) -> Any:
     terms are one term at every step, else its first and last terms around ⋯."""
     graph = derivation.graph
     A, B = derivation.of, derivation.wrt
-    consumers = [v for v in graph.consumers(B) if v in set(graph.upstream(A))]
+    upstream = set(graph.upstream(A))
+    consumers = [v for v in graph.consumers(B) if v in upstream]
     times = [graph.assignment(v).step for v in consumers]
+    # one term a step, each from the same template equation: the terms differ only in t
+    uniform = (None not in times and times == list(range(times[0], times[0] + len(times)))
+               and len({id(graph.assignment(v).template) for v in consumers}) == 1)
     forms = []
     for form in step.forms:
         terms = list(form.args) if isinstance(form, Add) else [form]
-        generic = {substitute(term, graph.generic(t)) for term, t in zip(terms, times)} if None not in times else set()
-        if len(terms) == len(times) and len(generic) == 1 and times == list(range(times[0], times[0] + len(times))):
+        sample = sorted({0, min(1, len(terms) - 1), len(terms) - 1}) if uniform and len(terms) == len(times) else []
+        generic = {substitute(terms[i], graph.generic(times[i])) for i in sample}
+        if sample and len(generic) == 1:
             index = Symbol("t", integer=True)
             forms.append(sympy.Sum(generic.pop(), (index, times[0], times[-1])))
         else:
@@ -224,7 +236,7 @@ def derivation_tables(derivation: Any, values: Mapping, options: RenderOptions |
     if times is None or graph.cell.size(base) != 1:
         return []
     A, B = derivation.of, derivation.wrt
-    evaluation = Evaluation(graph, values).decimal(max(options.approx_digits, 3))
+    evaluation = evaluate(graph, values).decimal(max(options.approx_digits, 3))
     upstream = set(graph.upstream(A))
     contribution: dict[int, Any] = {}
     for v in graph.consumers(B):

@@ -52,6 +52,8 @@ MAX_PATHS = 8
 MAX_WIDTH = 150
 #: A local partial wider than this is written by its name in the recursion, and defined once.
 NAMED_WIDTH = 24
+#: A restated definition is also written with the definitions it uses inlined when that is at most this wide.
+RECALL_WIDTH = 60
 
 _PRINTER = Printer(RenderOptions())
 
@@ -249,8 +251,12 @@ def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
             continue
         a = graph.assignment(q)
         inline = {d: graph.assignment(d).form for d in a.dependencies if d in in_nodes}
-        covered.update(inline)
-        forms = (a.form, substitute(a.form, inline)) if inline else (a.form,)
+        inlined = substitute(a.form, inline) if inline else None
+        if inlined is not None and width(_PRINTER.doprint(inlined)) <= RECALL_WIDTH:
+            covered.update(inline)
+            forms = (a.form, inlined)
+        else:
+            forms = (a.form,)
         shown.append(Step(q, forms, "recall"))
     return tuple(reversed(shown))
 
@@ -278,12 +284,12 @@ def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "a
     if not graph.is_leaf(B) and graph.position(B) >= graph.position(A):
         raise InputError("wrt", wrt, f"a leaf or a quantity computed before {of}")
     builder = _Builder(graph, A, B)
-    if split == "auto":
-        split = "loss" if builder.small() else "step"
-    if split == "loss":
-        written = lambda: (builder.per_loss(), ())  # noqa: E731
-    else:
-        written = builder.per_step
+
+    def written() -> tuple[tuple[Step, ...], tuple[Step, ...], str]:
+        chosen = split if split != "auto" else "loss" if builder.small() else "step"
+        steps, legend = (builder.per_loss(), ()) if chosen == "loss" else builder.per_step()
+        return steps, legend, chosen
+
     return ChainDerivation(graph, A, B, written, lambda: derivative(graph, A, B), split, lambda: _recall(graph, A, B))
 
 

@@ -35,7 +35,7 @@ import sympy
 from sympy import Expr, Matrix, Symbol
 
 from ..errors import InputError
-from ..evaluation import Evaluation
+from ..evaluation import Evaluation, evaluate
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal
 from .core import Derivation
@@ -129,7 +129,7 @@ class TensorDerivation(Derivation):
             return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps()] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
             ]
-        exact = Evaluation(self.graph, values)
+        exact = evaluate(self.graph, values)
         approx = exact.decimal(max(options.approx_digits, 3))
         env, approx_env = exact.env, {s: approx.number(v) for s, v in approx.env.items()}
         out = []

@@ -33,7 +33,7 @@ from sympy import Add, Expr, Integer, S, Symbol
 from sympy.core.symbol import Str
 
 from ..errors import InputError, InputTypeError
-from ..evaluation import Evaluation
+from ..evaluation import Evaluation, evaluate
 from ..forms import Partial, Times, product, total
 from ..graph import Graph
 from ..printing import Printer, RenderOptions
@@ -229,7 +229,7 @@ class TruncatedDerivation(ChainDerivation):
 
     def values(self, values: Mapping) -> tuple[Expr, Expr, Expr]:
         """Exact (truncated, dropped, full) at ``values`` (names as in exercise files)."""
-        ev = Evaluation(self.graph, values)
+        ev = evaluate(self.graph, values)
         parts = _contributions(ev, self.of, self.wrt)
         kept = Add(*[v for key, v in parts.items() if key in self.kept])
         dropped = Add(*[v for key, v in parts.items() if key in self.dropped])

@@ -45,20 +45,27 @@ class Line:
         return given if given else (self.parts[i],)
 
 
+_WIDE = {"times": 3, "cdot": 3, "approx": 3, "le": 3, "ge": 3, "quad": 3, "qquad": 6, "cdots": 3, "ldots": 3,
+         "tanh": 4, "sigma": 1, "log": 3, "exp": 3, "sum": 2, "operatorname": 0, "mathbf": 0, "mathrm": 0,
+         "hat": 0, "tilde": 0, "bar": 0, "top": 1, "odot": 3, "partial": 1}
+
+
 def width(latex: str) -> float:
-    """A rough estimate of how wide ``latex`` typesets, in characters of text.
+    """A rough estimate of how wide ``latex`` typesets, in characters of text
+    (a relation or binary operator counts with the space around it).
 
     >>> width(r"\\frac{\\partial L}{\\partial W_{h}}") < width("L_1 + L_2 + L_3")
     True
     """
     text = re.sub(r"\\(left|right)", "", latex)
     text = text.replace(r"\frac", "\0")
-    text = re.sub(r"\\[A-Za-z]+", "x", text)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: "x" * _WIDE.get(m.group(1), 1), text)
+    text = re.sub(r"\s*([=+<>]|-(?=\s))\s*", "xxx", text)
     text = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "x" * ((len(m.group(1)) + 1) // 2), text)
     fraction = re.compile(r"\0\{([^{}]*)\}\{([^{}]*)\}")
     while fraction.search(text):
         text = fraction.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
-    return len(re.sub(r"[{} ]", "", text)) * 1.2
+    return len(re.sub(r"[{} ,]", "", text)) * 1.1
 
 
 def join_parts(parts: tuple[str, ...] | list[str]) -> str:

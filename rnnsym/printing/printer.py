@@ -98,6 +98,8 @@ class Printer(LatexPrinter):
         if self.numbers is None or expr not in self.numbers:
             return None
         text = self.numbers[expr]
+        if expr is self._bare:  # a function's whole argument: the function's brackets are enough
+            return text
         # a negative number, or one in scientific form, is bracketed where it stands in a formula
         return rf"\left({text}\right)" if text.startswith("-") or r"\times 10^" in text else text
 
@@ -156,8 +158,16 @@ class Printer(LatexPrinter):
             return self._factors(expr, f" {TIMES[self.options.times]} ")
         return self._factors(expr, r" \, ")
 
+    _bare = None
+
     def _print_Function(self, expr: Expr, exp: str | None = None) -> str:
         """A registered function in its registered spelling (:mod:`rnnsym.rules`), else sympy's."""
+        if self.numbers is not None and expr.args and expr.args[0] in self.numbers and self._bare is None:
+            self._bare = expr.args[0]
+            try:
+                return self._print_Function(expr, exp)
+            finally:
+                self._bare = None
         rule = FUNCTIONS_BY_CLASS.get(type(expr))
         if rule is None or rule.latex is None:
             return super()._print_Function(expr, exp)
