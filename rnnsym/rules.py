@@ -6,7 +6,7 @@ mpmath, its LaTeX, whether it keeps rational numbers rational, and the
 largest size of its derivative (for gradient-flow bounds) — and every stage
 reads it from here: derivatives (:func:`rnnsym.forms.partial_form`),
 evaluation, printing, exercise files, strategies, the gradient checker and
-the bounds of :mod:`rnnsym.analysis.flow`.  A function rnnsym does not know is
+the bounds of :mod:`rnnsym.analysis.bound`.  A function rnnsym does not know is
 an error, never a silent fallback.
 
 A user activation is one call (the softplus of Dugas et al., 2001):
