@@ -3,7 +3,8 @@
 Two kinds of sympy expression flow through rnnsym.  A *form* keeps the
 author's written order: products are :class:`Times` (shown with ×) or
 :class:`Juxt` (shown side by side), sums are unevaluated ``Add``, and a named
-partial derivative is a :class:`Partial`.  Its value is :func:`plain`, an
+partial derivative is a :class:`Partial`; a bound is written with a
+:class:`Norm` and a :class:`Maximum`.  Its value is :func:`plain`, an
 ordinary sympy expression.  The structural derivative of a form is
 :func:`rnnsym.rules.partial_form`, which reads the registry of rules.
 
@@ -24,6 +25,8 @@ __all__ = [
     "Times",
     "Juxt",
     "Partial",
+    "Norm",
+    "Maximum",
     "product",
     "total",
     "plain",
@@ -98,6 +101,53 @@ class Partial(Expr):
 
     def _sympystr(self, printer) -> str:
         return repr(self)
+
+
+class Norm(Expr):
+    """The norm ‖arg‖ with subscript ``index``, as written: ``Norm(W, 2)`` is the
+    spectral norm of a matrix (its largest singular value).  Shown only: it has no value.
+
+    >>> from rnnsym.printing import Printer, RenderOptions
+    >>> print(Printer(RenderOptions()).doprint(Norm(Symbol("W_h"), 2)))
+    \\left\\lVert W_{h} \\right\\rVert_{2}
+    """
+
+    is_commutative = True
+
+    def __new__(cls, arg: Expr, index: Expr = 2) -> "Norm":
+        return Expr.__new__(cls, _sympify(arg), _sympify(index))
+
+    @property
+    def arg(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def index(self) -> Expr:
+        return self.args[1]
+
+
+class Maximum(Expr):
+    """The largest value of ``expr`` over ``var``, as written (``max_z |f′(z)|``).
+    Shown only: it has no value.
+
+    >>> from rnnsym.printing import Printer, RenderOptions
+    >>> z = Symbol("z")
+    >>> print(Printer(RenderOptions()).doprint(Maximum(sympy.Abs(sympy.tanh(z)), z)))
+    \\max_{z} \\left|{\\tanh{\\left(z \\right)}}\\right|
+    """
+
+    is_commutative = True
+
+    def __new__(cls, expr: Expr, var: Symbol) -> "Maximum":
+        return Expr.__new__(cls, _sympify(expr), _sympify(var))
+
+    @property
+    def expr(self) -> Expr:
+        return self.args[0]
+
+    @property
+    def var(self) -> Symbol:
+        return self.args[1]
 
 
 def product(factors: list[Expr], kind: type = Times) -> Expr:

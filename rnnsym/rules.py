@@ -6,7 +6,7 @@ mpmath, its LaTeX, whether it keeps rational numbers rational, and the
 largest size of its derivative (for gradient-flow bounds) — and every stage
 reads it from here: derivatives (:func:`rnnsym.forms.partial_form`),
 evaluation, printing, exercise files, strategies, the gradient checker and
-the bounds of :mod:`rnnsym.analysis.flow`.  A function rnnsym does not know is
+the bounds of :mod:`rnnsym.analysis.bound`.  A function rnnsym does not know is
 an error, never a silent fallback.
 
 A user activation is one call (the softplus of Dugas et al., 2001):
@@ -18,6 +18,8 @@ A user activation is one call (the softplus of Dugas et al., 2001):
 ...     note="softplus′(z) = σ(z) < 1")
 >>> softplus.apply(sympy.Integer(0))
 log(2)
+>>> round(float(softplus.numeric(mpmath.mpf(1))), 12)  # log(1 + e), in decimals
+1.313261687518
 >>> "softplus" in ACTIVATIONS
 True
 >>> unregister("softplus")
@@ -223,7 +225,8 @@ def register_function(rule: Rule) -> Rule:
 def _evalf_numeric(function: type) -> Callable[[mpmath.mpf], mpmath.mpf]:
     def value(x: mpmath.mpf) -> mpmath.mpf:
         prec = mpmath.mp.prec + 10
-        return sympy.Float(function(sympy.Float(x, precision=prec)).evalf(precision=prec), precision=prec)._to_mpmath(prec)
+        value = function(sympy.Float(x, precision=prec)).evalf(mpmath.libmp.prec_to_dps(prec))
+        return sympy.Float(value, precision=prec)._to_mpmath(prec)
 
     return value
 

@@ -1,66 +1,25 @@
-"""Gradient flow: chains of one-step Jacobians, the per-step bound, the table and its figure."""
+"""Gradient flow through h: chains of one-step Jacobians and the per-step bound."""
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
-import mpmath
 import pytest
-
-import rnnsym
 import sympy
 from sympy import Rational
 
+import rnnsym
+from flow_support import DIGITS, close, elman_point, env_for, rational
 from rnnsym import InputError, elman, gru, lstm
+from rnnsym.analysis.bound import Bound, bound
+from rnnsym.analysis.flow import JacobianChain, jacobian_chain
+from rnnsym.analysis.table import flow_table
 from rnnsym.derivation import derive
 from rnnsym.evaluation import Evaluation
-from rnnsym.analysis.figure import FigureOptions, figure, table_latex
-from rnnsym.analysis.flow import FlowTable, bound, demo_configs, flow_table, jacobian_chain
-from rnnsym.notation import symbol
-
-needs_tex = pytest.mark.skipif(
-    shutil.which("latexmk") is None and not os.environ.get("CI"),
-    reason="latexmk is not installed (in CI this test runs and fails instead)",
-)
-
-CLOSE = sympy.Float("1e-40")
-DIGITS = 60  # random points are exact rationals; values are carried at 60 digits
-
-
-def rational(rng: random.Random, low: int = -15, high: int = 15, q: int = 10) -> Rational:
-    return Rational(rng.randint(low, high), rng.randint(1, q))
-
-
-def elman_point(rng: random.Random, graph, scale: int = 10) -> dict[str, object]:
-    """Random exact values for every leaf h_T needs (names as exercise files write them)."""
-    values = {}
-    for s in graph.leaves:
-        name = str(s)
-        if name.startswith(("y", "W_y", "b_y")):
-            continue
-        values[name] = Rational(rng.randint(-scale, scale), rng.randint(1, 10))
-    return values
-
-
-def env_for(graph, values: dict[str, object]) -> dict:
-    """Every leaf and quantity at ``values`` (unneeded leaves set to 0), at DIGITS digits."""
-    leaves = {str(s): s for s in graph.leaves}
-    full = {s: sympy.Float(Rational(values.get(name, 0)), DIGITS) for name, s in leaves.items()}
-    return rnnsym.evaluate(graph, full).values
-
-
-def close(a, b, tolerance=CLOSE) -> bool:
-    """|a − b| within ``tolerance``, relative to |b| when |b| > 1."""
-    return abs(sympy.N(a - b, DIGITS)) <= tolerance * max(1, abs(sympy.N(b, DIGITS)))
-
-
-LOOSE = sympy.Float("1e-25")  # for flow_table's default 30-digit values
-
+from rnnsym.notation import Notation, symbol
+from rnnsym.printing import Line, RenderOptions, decimal
+from rnnsym.rules import register_activation, sigmoid, unregister
 
 # --- the chain ------------------------------------------------------------------------------------
 
@@ -78,7 +37,9 @@ def test_chain_equals_the_derivative_rnnsym_derives(activation, t, k):
         got = chain.product.xreplace(env)
         assert close(got, direct.xreplace(env))
         assert close(got, Evaluation(graph, env).tangents(symbol(f"h_{t - k}")).get(symbol(f"h_{t}"), 0))
-        assert close(chain.evaluate(values, precision=DIGITS), got)
+        assert close(chain.evaluate(values, digits=DIGITS), got)
+        if k == 1:
+            assert close(chain.factors[0].evaluate(values, digits=DIGITS), got)
 
 
 @pytest.mark.parametrize("activation", ["identity", "tanh", "sigmoid"])
@@ -112,14 +73,17 @@ def test_vector_chain_is_the_product_of_component_jacobians():
                           "W_x[1,1]": 1, "W_x[2,1]": -2, "x_1": Rational(2, 5), "x_2": Rational(-1, 10),
                           "x_3": Rational(9, 10)})
     leaves = {s: env[s] for s in graph.leaves}
-    got = chain.evaluate(values, precision=DIGITS)
+    got = chain.evaluate(values, digits=DIGITS)
     for i in range(2):
         for j in range(2):
             direct = derive(graph, f"h_3[{i + 1}]", f"h_1[{j + 1}]").expr.xreplace(env)
             by_diff = sympy.diff(expanded[i], h1[j]).xreplace({**leaves, h1[0]: env[h1[0]], h1[1]: env[h1[1]]})
             assert close(got[i, j], direct)
             assert close(got[i, j], by_diff)
-    assert r"\begin{matrix}" in chain.latex()
+    # the product of the factors' values is the chain's value
+    first, second = (f.evaluate(values, digits=DIGITS) for f in chain.factors)
+    assert all(close(a, b) for a, b in zip(first * second, got))
+    assert chain.latex()[0].count(r"\begin{matrix}") == 2
 
 
 def test_gru_chain_matches_the_direct_derivative():
@@ -129,35 +93,25 @@ def test_gru_chain_matches_the_direct_derivative():
     values = {str(s): rational(rng, -10, 10) for s in graph.leaves if not str(s).startswith(("y", "W_y", "b_y"))}
     env = env_for(graph, values)
     assert close(chain.product.xreplace(env), derive(graph, "h_3", "h_0").expr.xreplace(env))
-    assert len(chain.factors[0].lines()) >= 2  # recall lines and the chain rule of ∂h_3/∂h_2
+    factor = chain.factors[0]
+    assert len(factor.lines()) >= 2  # recall lines and the chain rule of ∂h_3/∂h_2
+    assert all(isinstance(line, Line) for line in factor.lines())
+    assert factor.latex() == [str(line) for line in factor.lines()] == rnnsym.latex(factor)
+    valued = factor.latex(values)
+    assert valued[-1].endswith(r"\approx " + decimal(factor.evaluate(values), 6))
+    assert close(factor.evaluate(values), derive(graph, "h_3", "h_2").expr.xreplace(env))
 
 
 def test_chain_latex_is_the_written_product():
     chain = jacobian_chain(elman(4, activation="tanh"), 4, 3)
-    text = chain.latex().replace(r"\,", "")
-    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+", " ", chain.latex()[0].replace(r"\,", ""))
     assert text == (
         r"\frac{\partial h_{4}}{\partial h_{1}} = \frac{\partial h_{4}}{\partial h_{3}} \frac{\partial h_{3}}{\partial h_{2}} "
         r"\frac{\partial h_{2}}{\partial h_{1}} = \left(1 - h_{4}^{2}\right) W_{h} \left(1 - h_{3}^{2}\right) W_{h} "
         r"\left(1 - h_{2}^{2}\right) W_{h}"
     )
-    one = jacobian_chain(elman(2), 2, 1)
-    assert one.latex() == r"\frac{\partial h_{2}}{\partial h_{1}} = W_{h}"
     valued = jacobian_chain(elman(3), 3, 3).latex({"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]}, compact=True)
-    assert valued.endswith(r"= W_{h}^{3} = 8")
-
-
-def test_chain_refuses_bad_input_and_two_state_cells():
-    with pytest.raises(InputError, match="carries h, c"):
-        jacobian_chain(lstm(3), 3, 2)
-    with pytest.raises(InputError, match="^k: got 4"):
-        jacobian_chain(elman(3), 3, 4)
-    with pytest.raises(InputError, match="^t: got 0"):
-        jacobian_chain(elman(3), 0, 1)
-    with pytest.raises(InputError, match="^k: got 3, expected at most t = 2"):
-        jacobian_chain(elman(3), 2, 3)
-    with pytest.raises(TypeError):
-        jacobian_chain("elman", 2, 1)
+    assert len(valued) == 1 and valued[0].endswith(r"= W_{h}^{3} = 8")
 
 
 # --- the bound ------------------------------------------------------------------------------------
@@ -173,10 +127,14 @@ def test_bound_values_and_regimes():
     assert ident.regime == "exploding" and "exactly W_h" in ident.explanation
     tanh = bound(elman(1, activation="tanh").cell, {"W_h": "1.5"})
     assert tanh.regime == "possibly exploding" and "near 0" in tanh.explanation
+    relu = bound(elman(1, activation="relu"), {"W_h": 2})
+    assert relu.regime == "possibly exploding" and "piecewise constant" in relu.explanation
     assert bound(elman(1, activation="relu"), {"W_h": 1}).regime == "neutral"
     matrix = bound(elman(1, activation="tanh", hidden=2), {"W_h": [[0, 2], [Rational(1, 2), 0]]})
     assert matrix.matrix and matrix.weight == 2 and matrix.value == 2
-    assert r"\sigma_{\max}" in matrix.latex()
+    assert r"\left\lVert W_{h} \right\rVert_{2}" in matrix.latex()[0]
+    identity_matrix = bound(elman(1, hidden=2), {"W_h": [[2, 0], [0, 1]]})
+    assert identity_matrix.regime == "possibly exploding" and "eigenvalue of W_h" in identity_matrix.explanation
     assert half.at(3) == Rational(1, 8)
     with pytest.raises(InputError, match="an Elman cell"):
         bound(gru(1), {"W_hh": 1})
@@ -210,117 +168,167 @@ def test_matrix_bound_holds_in_the_spectral_norm():
             assert value <= per_step**d * (1 + Rational(1, 10**20))
 
 
-# --- the table ------------------------------------------------------------------------------------
+@pytest.fixture
+def softplus():
+    """A user activation registered with its bound, unregistered after the test."""
+    rule = register_activation("softplus", lambda z: sympy.log(1 + sympy.exp(z)), derivative=lambda z, out: sigmoid(z),
+                               max_derivative=1, note="softplus′(z) = σ(z) < 1")
+    yield rule
+    unregister("softplus")
 
 
-def test_demonstration_configs_show_vanishing_exploding_and_the_gru():
-    table = flow_table(demo_configs(12), 12)
-    vanish, explode, small, gated = (s.values for s in table.series)
-    assert all(b < a for a, b in zip(vanish, vanish[1:])) and vanish[-1] < Rational(1, 1000)
-    assert all(b > a for a, b in zip(explode, explode[1:])) and abs(explode[-1] - Rational(3, 2) ** 11) < CLOSE
-    assert all(b > a for a, b in zip(small, small[1:])) and small[-1] > 50
-    assert all(b < a for a, b in zip(gated, gated[1:])) and gated[-1] > Rational(8, 10)
-    assert gated[11] > 1000 * vanish[11]
-    assert 0.97 < gated[1] < 1  # ≈ z_t = σ(4) ≈ 0.982
-    assert [s.bound.regime for s in table.series[:3]] == ["vanishing", "exploding", "possibly exploding"]
-    assert table.series[3].bound is None
+def test_a_registered_activation_is_bounded_by_its_rule(softplus):
+    below = bound(elman(1, "softplus"), {"W_h": "0.5"})
+    assert (below.value, below.max_derivative, below.regime) == (Rational(1, 2), 1, "vanishing")
+    assert "since softplus′(z) = σ(z) < 1" in below.explanation
+    assert below.latex() == [r"\left|{\frac{\partial h_{t}}{\partial h_{t-1}}}\right| \leq \left|{W_{h}}\right| \, "
+                             r"\max_{z} \left|{\sigma\left(z\right)}\right| = \frac{1}{2} \times 1 = \frac{1}{2}"]
+    above = bound(elman(1, "softplus"), {"W_h": 3})
+    assert above.regime == "possibly exploding" and "near its largest value" in above.explanation
+    rng = random.Random("softplus")
+    graph = elman(5, "softplus", bias=True)
+    for _ in range(3):
+        values = elman_point(rng, graph)
+        series = flow_table([("s", graph, values)], steps=6).series[0]
+        assert series.bound == bound(graph, values)
+        for d, value in enumerate(series.values):
+            assert value <= series.bound.at(d) * (1 + Rational(1, 10**20))
 
 
-def test_table_agrees_with_the_exact_chain():
-    graph = elman(4, activation="tanh", bias=True)
-    values = {"h_0": "0.3", "W_h": "0.8", "W_x": "-1.1", "b_h": "0.2", "x": ["0.5", "-1", "2", "0.25"]}
-    exact = flow_table([("e", graph, values)], steps=5, precision=None).series[0].values
-    floats = flow_table([("f", graph, values)], steps=5).series[0].values
-    for d in range(1, 5):
-        chain = jacobian_chain(graph, 4, d).evaluate(values)
-        assert close(exact[d], abs(chain))
-        assert close(floats[d], abs(chain), LOOSE)
+def test_an_activation_without_max_derivative_is_refused_by_name():
+    register_activation("softsign_free", lambda z: z / (1 + z**2))
+    try:
+        with pytest.raises(InputError, match=r"^activation: got 'softsign_free', expected an activation whose rule gives "
+                                             r"max_derivative"):
+            bound(elman(1, "softsign_free"), {"W_h": 1})
+        graph = elman(2, "softsign_free")
+        table = flow_table([("free", graph, {"h_0": 0, "W_h": 1, "W_x": 1, "x": [1, 1]})], steps=2, digits=None)
+        # h_1 = f(1) = 1/2, z_2 = 3/2, f′(z) = (1 − z²)/(1 + z²)²: |∂h_2/∂h_1| = 20/169
+        assert table.series[0].bound is None and table.series[0].values == (1, Rational(20, 169))
+    finally:
+        unregister("softsign_free")
 
 
-def test_vector_norms():
-    graph = elman(3, activation="tanh", hidden=2)
-    values = {"h_0": [0, 0], "W_h": [["0.5", 1], [0, "0.5"]], "W_x": [[1], [2]], "x": [1, 0, 0]}
-    jac = jacobian_chain(graph, 3, 2).evaluate(values, precision=40)
-    spectral = flow_table([("v", graph, values)], steps=3).series[0].values[2]
-    frobenius = flow_table([("v", graph, values)], steps=3, norm="frobenius").series[0].values[2]
-    with mpmath.workdps(40):
-        svd = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(e)) for e in row] for row in jac.tolist()]), compute_uv=False)
-        assert abs(mpmath.mpf(str(spectral)) - max(svd)) < mpmath.mpf("1e-25")
-    assert close(frobenius, sympy.sqrt(sum(e**2 for e in jac)), LOOSE)
-    assert frobenius >= spectral
+# --- one interface, one printer -------------------------------------------------------------------
+
+VALUES = {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]}
+SCALAR = (lambda: jacobian_chain(elman(3, "tanh"), 3, 2), {})
+COMPACT = (lambda: jacobian_chain(elman(3), 3, 3), {"compact": True})
+VALUED = (lambda: jacobian_chain(elman(3), 3, 3), {"compact": True, "values": VALUES})
+DECIMAL = (lambda: jacobian_chain(elman(2, "tanh"), 2, 1), {"values": {"h_0": 0, "W_h": 2, "W_x": 1, "x": [1, 1]}})
+VECTOR = (lambda: jacobian_chain(elman(2, hidden=2), 2, 2),
+          {"values": {"h_0": [0, 0], "W_h": [[1, 2], [0, 1]], "W_x": [[1], [1]], "x": [0, 0]}})
+TANH_VECTOR = (lambda: jacobian_chain(elman(2, "tanh", hidden=2), 2, 1), {})
+BOUND = (lambda: bound(elman(1, "tanh"), {"W_h": "0.5"}), {})
+BOUND_MATRIX = (lambda: bound(elman(1, "sigmoid", hidden=2), {"W_h": [[1, 1], [0, 1]]}), {})
+BOUND_IDENTITY = (lambda: bound(elman(1), {"W_h": "1.5"}), {})
+
+DEFAULT = RenderOptions()
+CDOT_D = RenderOptions(times="cdot", partial="d")
+S = RenderOptions(notation=Notation(bases={"h": "s"}))
+S_CDOT = RenderOptions(times="cdot", notation=Notation(bases={"h": "s"}))
+
+GOLDEN = [
+    ("scalar chain", SCALAR, DEFAULT,
+     r"\frac{\partial h_{3}}{\partial h_{1}} = \frac{\partial h_{3}}{\partial h_{2}} \, \frac{\partial h_{2}}{\partial h_{1}}"
+     r" = \left(1 - h_{3}^{2}\right) \, W_{h} \, \left(1 - h_{2}^{2}\right) \, W_{h}"),
+    ("scalar chain, d", SCALAR, CDOT_D,
+     r"\frac{d h_{3}}{d h_{1}} = \frac{d h_{3}}{d h_{2}} \, \frac{d h_{2}}{d h_{1}}"
+     r" = \left(1 - h_{3}^{2}\right) \, W_{h} \, \left(1 - h_{2}^{2}\right) \, W_{h}"),
+    ("scalar chain, s", SCALAR, S,
+     r"\frac{\partial s_{3}}{\partial s_{1}} = \frac{\partial s_{3}}{\partial s_{2}} \, \frac{\partial s_{2}}{\partial s_{1}}"
+     r" = \left(1 - s_{3}^{2}\right) \, W_{h} \, \left(1 - s_{2}^{2}\right) \, W_{h}"),
+    ("compact chain", COMPACT, DEFAULT,
+     r"\frac{\partial h_{3}}{\partial h_{0}} = \frac{\partial h_{3}}{\partial h_{2}} \, \frac{\partial h_{2}}{\partial h_{1}}"
+     r" \, \frac{\partial h_{1}}{\partial h_{0}} = W_{h} \, W_{h} \, W_{h} = W_{h}^{3}"),
+    ("compact chain, d and s", COMPACT, RenderOptions(partial="d", notation=Notation(bases={"h": "s"})),
+     r"\frac{d s_{3}}{d s_{0}} = \frac{d s_{3}}{d s_{2}} \, \frac{d s_{2}}{d s_{1}} \, \frac{d s_{1}}{d s_{0}}"
+     r" = W_{h} \, W_{h} \, W_{h} = W_{h}^{3}"),
+    ("compact chain with values", VALUED, DEFAULT,
+     r"\frac{\partial h_{3}}{\partial h_{0}} = \frac{\partial h_{3}}{\partial h_{2}} \, \frac{\partial h_{2}}{\partial h_{1}}"
+     r" \, \frac{\partial h_{1}}{\partial h_{0}} = W_{h} \, W_{h} \, W_{h} = W_{h}^{3} = 8"),
+    ("one step", (lambda: jacobian_chain(elman(2), 2, 1), {}), DEFAULT, r"\frac{\partial h_{2}}{\partial h_{1}} = W_{h}"),
+    ("one step, irrational value", DECIMAL, S,
+     r"\frac{\partial s_{2}}{\partial s_{1}} = \left(1 - s_{2}^{2}\right) \, W_{h} \approx 0.0508051"),
+    ("vector chain with values", VECTOR, CDOT_D,
+     r"\frac{d h_{2}}{d h_{0}} = \frac{d h_{2}}{d h_{1}} \, \frac{d h_{1}}{d h_{0}}"
+     r" = \left[\begin{matrix}W_{h,11} & W_{h,12}\\W_{h,21} & W_{h,22}\end{matrix}\right]"
+     r" \, \left[\begin{matrix}W_{h,11} & W_{h,12}\\W_{h,21} & W_{h,22}\end{matrix}\right]"
+     r" = \left[\begin{matrix}1 & 4\\0 & 1\end{matrix}\right]"),
+    ("vector tanh factor", TANH_VECTOR, S,
+     r"\frac{\partial s_{2}}{\partial s_{1}} = \left[\begin{matrix}"
+     r"\left(1 - s_{2,1}^{2}\right) \, W_{h,11} & \left(1 - s_{2,1}^{2}\right) \, W_{h,12}\\"
+     r"\left(1 - s_{2,2}^{2}\right) \, W_{h,21} & \left(1 - s_{2,2}^{2}\right) \, W_{h,22}\end{matrix}\right]"),
+    ("scalar bound", BOUND, DEFAULT,
+     r"\left|{\frac{\partial h_{t}}{\partial h_{t-1}}}\right| \leq \left|{W_{h}}\right| \, "
+     r"\max_{z} \left|{1 - \tanh^{2}{\left(z \right)}}\right| = \frac{1}{2} \times 1 = \frac{1}{2}"),
+    ("scalar bound, cdot and d", BOUND, CDOT_D,
+     r"\left|{\frac{d h_{t}}{d h_{t-1}}}\right| \leq \left|{W_{h}}\right| \, "
+     r"\max_{z} \left|{1 - \tanh^{2}{\left(z \right)}}\right| = \frac{1}{2} \cdot 1 = \frac{1}{2}"),
+    ("scalar bound, s", BOUND, S_CDOT,
+     r"\left|{\frac{\partial s_{t}}{\partial s_{t-1}}}\right| \leq \left|{W_{h}}\right| \, "
+     r"\max_{z} \left|{1 - \tanh^{2}{\left(z \right)}}\right| = \frac{1}{2} \cdot 1 = \frac{1}{2}"),
+    ("matrix bound", BOUND_MATRIX, DEFAULT,
+     r"\left\lVert \frac{\partial h_{t}}{\partial h_{t-1}} \right\rVert_{2} \leq \left\lVert W_{h} \right\rVert_{2} \, "
+     r"\max_{z} \left|{\sigma\left(z\right) \, \left(1 - \sigma\left(z\right)\right)}\right| = "
+     r"\left(\frac{1}{2} + \frac{\sqrt{5}}{2}\right) \times \frac{1}{4} = \frac{1}{8} + \frac{\sqrt{5}}{8} \approx 0.404508"),
+    ("matrix bound, cdot, d and s", BOUND_MATRIX,
+     RenderOptions(times="cdot", partial="d", notation=Notation(bases={"h": "s"}), approx_digits=3),
+     r"\left\lVert \frac{d s_{t}}{d s_{t-1}} \right\rVert_{2} \leq \left\lVert W_{h} \right\rVert_{2} \, "
+     r"\max_{z} \left|{\sigma\left(z\right) \, \left(1 - \sigma\left(z\right)\right)}\right| = "
+     r"\left(\frac{1}{2} + \frac{\sqrt{5}}{2}\right) \cdot \frac{1}{4} = \frac{1}{8} + \frac{\sqrt{5}}{8} \approx 0.405"),
+    ("identity bound", BOUND_IDENTITY, CDOT_D,
+     r"\left|{\frac{d h_{t}}{d h_{t-1}}}\right| \leq \left|{W_{h}}\right| = \frac{3}{2}"),
+]
 
 
-def test_flow_table_validates_its_input():
-    graph = elman(3)
-    values = {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]}
-    with pytest.raises(InputError, match="^steps: got 5, expected at most 4"):
-        flow_table([("a", graph, values)], steps=5)
-    with pytest.raises(InputError, match="^norm"):
-        flow_table([("a", graph, values)], steps=2, norm="max")
-    with pytest.raises(InputError, match="^precision"):
-        flow_table([("a", graph, values)], steps=2, precision=5)
-    with pytest.raises(TypeError, match=r"configs\[0\]"):
-        flow_table([("a", graph)], steps=2)
-    with pytest.raises(InputError, match="values.W_h"):
-        flow_table([("a", graph, {"h_0": 1, "W_x": 1, "x": [0, 0, 0]})], steps=2)
-    assert flow_table([("lstm", lstm(3), {str(s): 0 for s in lstm(3).leaves})], steps=4).steps == 4
+@pytest.mark.parametrize(("make", "options", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
+def test_flow_latex_golden(make, options, expected):
+    build, keywords = make
+    obj = build()
+    keywords = dict(keywords)
+    values = keywords.pop("values", None)
+    assert obj.latex(values, options, **keywords) == [expected]
+    if not keywords:  # the shared entry point gives the same lines
+        assert rnnsym.latex(obj, values, options) == [expected]
+        assert [str(line) for line in obj.lines(values, options)] == [expected]
 
 
-# --- figure and table LaTeX -----------------------------------------------------------------------
-
-ALLOWED = {"begingroup", "endgroup", "setlength", "unitlength", "begin", "end", "put", "line", "qbezier", "circle",
-           "framebox", "makebox", "vector", "thinlines", "thicklines", "footnotesize", "small", "scriptstyle",
-           "times", "triangle", "left", "right", "partial", "parbox", "in", "dots", "centering", "caption", "frac"}
-
-
-def test_figure_uses_only_the_picture_environment():
-    table = flow_table(demo_configs(12), 12)
-    code = figure(table)
-    assert set(re.findall(r"\\([A-Za-z]+)", code)) <= ALLOWED
-    for forbidden in ("tikz", "pgf", "pict2e", "usepackage", "includegraphics"):
-        assert forbidden not in code
-    assert code.count(r"\qbezier") >= 4 * 11
-    assert "Clipped" not in code
-    clipped = figure(table, FigureOptions(ylim=(-2, 1)))
-    assert "Clipped (arrows)" in clipped and r"\vector(0,1)" in clipped and r"\vector(0,-1)" in clipped
-    assert r"above $10^{1}$" in clipped and r"below $10^{-2}$" in clipped
-    assert figure(table, caption="Flow").startswith(r"\begin{figure}")
+@pytest.mark.parametrize("make", [SCALAR, VECTOR, BOUND, BOUND_MATRIX], ids=["chain", "vector", "bound", "matrix"])
+def test_results_share_one_interface(make):
+    obj = make[0]()
+    assert isinstance(obj, (JacobianChain, Bound))
+    lines = obj.lines()
+    assert len(lines) == 1 and isinstance(lines[0], Line) and len(lines[0].parts) >= 2
+    shown = obj._repr_latex_()
+    assert shown.startswith("$") and shown.endswith("$") and obj.latex()[0] in shown
+    with pytest.raises(TypeError, match="^options: got 'cdot'"):
+        obj.latex(options="cdot")
 
 
-def test_figure_options_are_validated():
-    with pytest.raises(InputError, match="figure.ylim"):
-        FigureOptions(ylim=(2, 1))
-    with pytest.raises(InputError, match="figure.width"):
-        FigureOptions(width=5)
+def test_a_bound_takes_no_values():
+    with pytest.raises(InputError, match="^values: got .* expected None: a Bound is at the values given to bound"):
+        BOUND[0]().latex({"W_h": 1})
+
+
+def test_digits_are_validated_like_an_evaluation():
+    chain = jacobian_chain(elman(2), 2, 1)
+    values = {"h_0": 1, "W_h": "0.5", "W_x": 1, "x": [0, 0]}
+    assert chain.evaluate(values) == Rational(1, 2)
+    assert chain.evaluate(values, digits=5) == sympy.Float("0.5", 5)
+    for wrong in (0, 1001, True, "30"):
+        with pytest.raises(InputError, match="^digits: got"):
+            chain.evaluate(values, digits=wrong)
+
+
+def test_chain_refuses_bad_input_and_two_state_cells():
+    with pytest.raises(InputError, match="carries h, c"):
+        jacobian_chain(lstm(3), 3, 2)
+    with pytest.raises(InputError, match="^k: got 4"):
+        jacobian_chain(elman(3), 3, 4)
+    with pytest.raises(InputError, match="^t: got 0"):
+        jacobian_chain(elman(3), 0, 1)
+    with pytest.raises(InputError, match="^k: got 3, expected at most t = 2"):
+        jacobian_chain(elman(3), 2, 3)
     with pytest.raises(TypeError):
-        figure("table")
-
-
-def test_table_latex_rows():
-    table = flow_table(demo_configs(4), 4)
-    text = table_latex(table)
-    assert text.count(r"\\") >= 4 + 2
-    assert text.startswith(r"\begin{tabular}{rrrrr}") and r"\midrule" in text
-    assert "\n3 & " in text
-
-
-@needs_tex
-def test_figure_and_table_compile(tmp_path: Path):
-    table = flow_table(demo_configs(12), 12)
-    tex = "\n".join([
-        r"\documentclass[11pt]{article}", r"\usepackage{booktabs}", r"\begin{document}",
-        figure(table, caption="Gradient flow"), figure(table, FigureOptions(ylim=(-2, 1))), table_latex(table),
-        r"\end{document}", ""])
-    (tmp_path / "flow.tex").write_text(tex, encoding="utf-8")
-    result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "flow.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-2000:]
-    assert (tmp_path / "flow.pdf").stat().st_size > 1000
-    log = (tmp_path / "flow.log").read_text(errors="replace")
-    assert "Undefined control sequence" not in log
-
-
-def test_flow_table_type():
-    table = flow_table(demo_configs(2), 2)
-    assert isinstance(table, FlowTable) and len(table.rows()) == 2
-    assert "T-t" in str(table)
+        jacobian_chain("elman", 2, 1)

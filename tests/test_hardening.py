@@ -397,7 +397,7 @@ def no_eval(monkeypatch, tmp_path):
 
 def _entry_points(hostile: str) -> dict:
     from rnnsym import formula, grading, testing
-    from rnnsym.analysis import flow
+    from rnnsym.analysis import bound, flow
     from rnnsym.derivation import truncate
     from rnnsym.testing import mp as numeric
 
@@ -432,7 +432,7 @@ def _entry_points(hostile: str) -> dict:
         "check_gradients wrt": lambda: testing.check_gradients(graph, values, wrt=[hostile]),
         "check_gradients values": lambda: testing.check_gradients(graph, {**values, "W_y": hostile}),
         "loads_key": lambda: grading.loads_key(f'[answers]\n"1.d" = "{hostile}"', rnnsym.reference()),
-        "bound": lambda: flow.bound(rnnsym.elman(1, "tanh"), {"W_h": hostile}),
+        "bound": lambda: bound.bound(rnnsym.elman(1, "tanh"), {"W_h": hostile}),
         "jacobian_chain": lambda: flow.jacobian_chain(graph, hostile, 1),
         "truncated": lambda: truncate.truncated(graph, "L", "W_h", 1, convention=hostile),
         "Times": lambda: rnnsym.forms.Times(hostile, 2),

@@ -1,11 +1,11 @@
 """Figures and tables of gradient flow, in LaTeX's own ``picture`` environment.
 
 :func:`figure` plots log10 |∂h_T/∂h_t| against T − t for each series of a
-:class:`~rnnsym.analysis.flow.FlowTable` using only ``\\put``, ``\\line``, ``\\circle``,
+:class:`~rnnsym.analysis.table.FlowTable` using only ``\\put``, ``\\line``, ``\\circle``,
 ``\\framebox``, ``\\vector`` and ``\\qbezier`` (no TikZ needed);
 :func:`table_latex` prints the numbers as a booktabs ``tabular``.
 
->>> from rnnsym.analysis.flow import demo_configs, flow_table
+>>> from rnnsym.analysis.table import demo_configs, flow_table
 >>> table = flow_table(demo_configs(4)[:2], steps=4)
 >>> "begin{picture}" in figure(table), "toprule" in table_latex(table)
 (True, True)
@@ -22,7 +22,7 @@ import sympy
 from sympy import Expr
 
 from ..errors import InputError, InputTypeError
-from .flow import FlowTable
+from .table import FlowTable
 
 __all__ = ["FigureOptions", "figure", "table_latex"]
 
@@ -110,7 +110,7 @@ def figure(table: FlowTable, options: FigureOptions | None = None, caption: str 
     With ``caption`` the picture is wrapped in a ``figure`` float.
 
     >>> from rnnsym.graph import elman
-    >>> from rnnsym.analysis.flow import flow_table
+    >>> from rnnsym.analysis.table import flow_table
     >>> t = flow_table([("id", elman(3), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]})], steps=4)
     >>> code = figure(t)
     >>> r"\\begin{picture}" in code, code.count(r"\\circle*"), "tikz" in code
@@ -285,7 +285,7 @@ def table_latex(table: FlowTable, digits: int = 3) -> str:
     """The numbers of ``table`` as a booktabs ``tabular``: one row per T − t.
 
     >>> from rnnsym.graph import elman
-    >>> from rnnsym.analysis.flow import flow_table
+    >>> from rnnsym.analysis.table import flow_table
     >>> t = flow_table([("id", elman(2), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0]})], steps=2)
     >>> print(table_latex(t))
     \\begin{tabular}{rr}

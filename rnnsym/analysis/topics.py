@@ -92,7 +92,7 @@ def recurrence(options: RenderOptions) -> list[Item]:
 
 
 def _table(configs, steps: int) -> tuple:
-    from .flow import flow_table
+    from .table import flow_table
 
     return flow_table(configs, steps=steps)
 
@@ -100,7 +100,9 @@ def _table(configs, steps: int) -> tuple:
 def vanishing(options: RenderOptions, steps: int = 12) -> list[Item]:
     """∂h_t/∂h_{t−1} for tanh, its product over time, the bound, and the flow table and figure."""
     from .figure import figure, table_latex
-    from .flow import bound, demo_configs, jacobian_chain
+    from .bound import bound
+    from .flow import jacobian_chain
+    from .table import demo_configs
 
     graph = elman(2, activation="tanh", bias=True)
     one = template_lines(graph, derive(graph, "h_2", "h_1"), 2, options, inline=True)
@@ -111,9 +113,9 @@ def vanishing(options: RenderOptions, steps: int = 12) -> list[Item]:
         r"For the scalar tanh cell $z_t = h_{t-1} W_h + x_t W_x + b_h$, $h_t = \tanh(z_t)$, one step back:",
         one,
         r"Back-propagating over $k$ steps multiplies $k$ such factors, one per step:",
-        [Line(tuple(chain.latex(options=options).split(" = ")))],
+        chain.lines(options=options),
         r"Since $0 < 1 - \tanh^2(z) \le 1$, each factor is at most $|W_h|$ in size:",
-        [Line(tuple(below.latex(options).split(" = ")))],
+        below.lines(options=options),
         (
             rf"so with $W_h = 0.5$ the gradient from $T - t$ steps back is at most ${format_exact(below.value)}^{{T-t}}$: "
             r"it vanishes exponentially. With $|W_h| > 1$ the bound "
@@ -128,7 +130,7 @@ def vanishing(options: RenderOptions, steps: int = 12) -> list[Item]:
 
 def gated(options: RenderOptions, steps: int = 12) -> list[Item]:
     """The GRU's one-step derivative and its additive path, in numbers against the tanh cell."""
-    from .flow import demo_configs
+    from .table import demo_configs
 
     graph = gru(2)
     lines = template_lines(graph, derive(graph, "h_2", "h_1"), 2, options)
@@ -162,7 +164,7 @@ def gated(options: RenderOptions, steps: int = 12) -> list[Item]:
 
 def _filled(graph: Graph, values: dict) -> dict:
     """``values`` with 0 for every leaf it leaves out."""
-    from .flow import _filled as fill
+    from .flow import filled as fill
 
     return fill(graph, values, [graph.symbol(f"h_{graph.steps}")])
 

@@ -179,3 +179,12 @@ class Printer(LatexPrinter):
 
     def _print_Heaviside(self, expr: Expr, exp: str | None = None) -> str:
         return self._print_Function(expr, exp)
+
+    def _print_Norm(self, expr: Expr) -> str:
+        """A :class:`~rnnsym.forms.Norm`: ``‖arg‖_index``."""
+        return rf"\left\lVert {self._print(expr.arg)} \right\rVert_{{{self._print(expr.index)}}}"
+
+    def _print_Maximum(self, expr: Expr) -> str:
+        """A :class:`~rnnsym.forms.Maximum`: ``max_var expr`` (a sum in brackets)."""
+        text = self._print(expr.expr)
+        return rf"\max_{{{self._print(expr.var)}}} " + (rf"\left({text}\right)" if isinstance(expr.expr, Add) else text)
