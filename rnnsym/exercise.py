@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 from .derivation import SPLITS, compute, derive
 from .printing import RenderOptions
-from .analysis.topics import TOPICS
+from .analysis.topics import TOPICS, Topic
 from .errors import InputError, InputTypeError
 from .graph import Graph, build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
@@ -43,7 +43,7 @@ _MODEL_KEYS = {
     "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
     "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output", "truncate", "truncation"),
 }
-_QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation")
+_QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation", "demo")
 _NAME = r"([^/\s\[]+(?:\[[\d,\s]*\])?)"
 _DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 
@@ -53,7 +53,8 @@ class Question:
     """One question: ``find`` is a quantity (``"yhat_2"``) or a derivative
     (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.analysis.topics`).
     ``answer`` is the author's own text, printed with the answer; ``truncate``
-    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.derivation.truncate`)."""
+    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.derivation.truncate`);
+    ``demo`` asks a topic for a demonstration on other models too."""
 
     label: str
     text: str
@@ -65,11 +66,15 @@ class Question:
     answer_text: str = ""
     truncate: object = None
     truncation: str = "per-loss"
+    demo: bool = False
 
-    def answer(self, graph: Graph, options: RenderOptions | None = None):
-        """The derivation that answers this question on ``graph`` (for a topic, its items)."""
+    def answer(self, graph: Graph, options: RenderOptions | None = None, evaluation: Evaluation | None = None):
+        """The derivation that answers this question on ``graph`` (for a topic, its items,
+        computed at ``evaluation``, the exercise's values)."""
         if self.show is not None:
-            return TOPICS[self.show](options or RenderOptions())
+            if evaluation is None:
+                raise InputError("values", None, f"the exercise's values to answer the topic {self.show!r}")
+            return TOPICS[self.show](Topic(graph, evaluation, options or RenderOptions(), self.demo))
         if self.wrt is None:
             return compute(graph, self.of)
         if self.truncate is not None:
@@ -111,7 +116,7 @@ class Exercise:
     def answer(self, question: Question, options: RenderOptions | None = None):
         """The derivation answering ``question`` (for a topic, its items), built once per question."""
         if question.show is not None:  # a topic is written with the options
-            return question.answer(self.graph, options)
+            return question.answer(self.graph, options, self.evaluation)
         if id(question) not in self._answers:
             self._answers[id(question)] = question.answer(self.graph, options)
         return self._answers[id(question)]
@@ -182,7 +187,12 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
             raise InputError(at("show"), show, "one of " + ", ".join(repr(t) for t in TOPICS))
         if "find" in data:
             raise InputError(at("find"), data["find"], "no find together with show")
-        return Question(label, text, "", "", None, show=show, answer_text=answer)
+        demo = data.get("demo", False)
+        if not isinstance(demo, bool):
+            raise InputTypeError(at("demo"), demo, "true or false")
+        return Question(label, text, "", "", None, show=show, answer_text=answer, demo=demo)
+    if "demo" in data:
+        raise InputError(at("demo"), data["demo"], "no demo without show (a demonstration belongs to a topic)")
     find = _string(data, "find", name).strip()
     split = data.get("split", "auto")
     if split not in SPLITS:

@@ -122,6 +122,8 @@ def parse_number(value: object, field: str) -> Number:
     """
     if isinstance(value, bool):
         raise InputTypeError(field, value, _EXPECTED)
+    if isinstance(value, Number):
+        return value
     if isinstance(value, int):
         check_at_most(field, digits_of(value), MAX_DIGITS, "digits", shown=_abbreviate(value))
         return Number(sympy.Integer(value), str(value))

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -102,6 +103,23 @@ def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
     return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
 
 
+def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:
+    """A paragraph defining the notation ``tex`` uses beyond the obvious: ∂⁺, entries
+    of vectors and matrices, and the GRU's gate convention (empty when none is used)."""
+    parts = []
+    if r"\partial^{+}" in tex:
+        parts.append(r"$\frac{\partial A}{\partial B}$ is the derivative of $A$ along every path from $B$, with $B$ "
+                     r"treated as free; $\frac{\partial^{+} A}{\partial B}$ is the immediate partial derivative of "
+                     r"$A$'s own definition, its other arguments held fixed.")
+    if re.search(r"[A-Za-z}]_\{[A-Za-z0-9-]+,\d", tex):
+        parts.append(r"$h_{t,i}$ is entry $i$ of the vector $h_t$, and $W_{h,ij}$ the entry in row $i$ and "
+                     r"column $j$ of the matrix $W_h$.")
+    if any(e.graph.cell.name == "gru" for e in exercises) or r"\tilde{h}_{t}" in tex:
+        parts.append(r"In a GRU, $z_t$ is the update gate and $h_t = z_t h_{t-1} + (1 - z_t) \tilde{h}_t$: "
+                     r"$z_t$ near 1 keeps the old state.")
+    return (r"\paragraph{Notation} " + " ".join(parts)) if parts else ""
+
+
 @dataclass(frozen=True)
 class Sheet:
     """Exercises to typeset as one document of worked answers.
@@ -151,6 +169,9 @@ class Sheet:
                     pieces += [(note, generated) for note in answer.notes(exercise.evaluation)]
                 if question.answer_text:
                     pieces.append((vet(question.answer_text, f"{key}.answer", self.trust_latex), f"{key}.answer"))
+        legend = notation_legend("\n".join(text for text, _ in pieces), self.exercises)
+        if legend:
+            pieces.insert(5, (legend, "the notation (written by rnnsym)"))
         pieces.append((r"\end{document}", None))
         return Document.join(pieces)
 

@@ -205,7 +205,7 @@ def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, values: Map
     {(1, 1): -4, (2, 1): 4, (2, 2): 8}
     """
     A, B = _symbols(graph, of, wrt)
-    return _contributions(Evaluation(graph, values, digits), A, B)
+    return _contributions(evaluate(graph, values, digits), A, B)
 
 
 # --- the derivation -----------------------------------------------------------------------------

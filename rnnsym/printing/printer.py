@@ -24,6 +24,8 @@ from sympy.printing.latex import LatexPrinter
 from ..errors import InputError, InputTypeError
 from ..forms import Juxt, Partial, Times
 from ..notation import DEFAULT, Notation
+from ..limits import digits_of
+from ..numbers import format_exact
 from ..rules import FUNCTIONS_BY_CLASS
 
 __all__ = ["RenderOptions", "Printer", "TIMES", "PARTIAL"]
@@ -149,6 +151,11 @@ class Printer(LatexPrinter):
     def _print_Add(self, expr: Add, order: str | None = None) -> str:
         pieces = self._add_pieces(expr)
         return pieces[0] + "".join(f" {p}" for p in pieces[1:])
+
+    def _print_Rational(self, expr: Expr) -> str:
+        if digits_of(int(expr.p), int(expr.q)) > 30:  # too long to read: scientific form
+            return format_exact(expr)
+        return super()._print_Rational(expr)
 
     def _print_Times(self, expr: Times) -> str:
         return self._factors(expr, f" {TIMES[self.options.times]} ")
