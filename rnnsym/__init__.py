@@ -22,7 +22,8 @@ from .notation import Notation
 from .rules import ACTIVATIONS, LOSSES, register_activation, register_loss
 from .printing import RenderOptions, latex
 from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell, now, prev
-from .graph import Graph, build, elman, gru, lstm, unroll
+from .graph import Graph
+from .models import build, elman, gru, lstm, unroll
 from .evaluation import Evaluation, evaluate
 from .derivation import ChainDerivation, Derivation, Step, TensorDerivation, TruncatedDerivation, compute, derive
 from .exercise import Exercise, Question, load, loads, reference

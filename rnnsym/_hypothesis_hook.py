@@ -14,7 +14,8 @@ def _hypothesis_setup_hook() -> None:
     from hypothesis import strategies as st
 
     from .exercise import Exercise
-    from .graph import Cell, Graph
+    from .cells import Cell
+    from .graph import Graph
 
     def resolve(name: str):
         def strategy(_type: type):

@@ -21,7 +21,7 @@ graph calls its template's closure with its own values.  Nothing is
 substituted into a nested expression, and nothing recurses in depth
 proportional to the number of steps.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> ev = Evaluation(elman(2), {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
 >>> ev.value("yhat_2"), ev.adjoints(ev.graph.loss)[ev.graph.symbol("W_h")]
 (6, 8)
@@ -42,7 +42,8 @@ from sympy import Expr, S, Symbol
 from .errors import InputError, InputTypeError
 from .forms import Partial, plain
 from .kernels import kernel as _kernel
-from .numbers import EXACT_BITS, Exact, Number, check_size, mp_value, parse_number
+from .exact import EXACT_BITS, Exact, mp_value
+from .numbers import Number, check_size, parse_number
 
 __all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate"]
 
@@ -64,7 +65,7 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
     symbols themselves.  Unknown names, missing leaves and lists of the wrong
     shape raise :class:`~rnnsym.errors.InputError`.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> bound = bind(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2})
     >>> bound[sympy.Symbol("W_x", real=True)]
     Number('0.1')
@@ -381,7 +382,7 @@ def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> 
     ``values`` may be an evaluation of ``graph`` already made, which is then used as it
     is (so that one point is evaluated once, whatever asks for it).
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> evaluate(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2}).values
     {h_0: 1, x_1: 10, y_1: 5, W_h: 1, W_x: 1/10, W_y: 2, h_1: 2, yhat_1: 4, L_1: 1, L: 1}
     """

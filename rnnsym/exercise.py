@@ -27,7 +27,8 @@ from .derivation import SPLITS, compute, derive
 from .printing import RenderOptions
 from .analysis.topics import TOPICS, Topic
 from .errors import InputError, InputTypeError
-from .graph import Graph, build
+from .graph import Graph
+from .models import build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
 from .numbers import TomlFloat
 from .evaluation import Evaluation, bind, evaluate

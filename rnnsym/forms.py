@@ -6,7 +6,7 @@ author's written order: products are :class:`Times` (shown with ×) or
 partial derivative is a :class:`Partial`; a bound is written with a
 :class:`Norm` and a :class:`Maximum`.  Its value is :func:`plain`, an
 ordinary sympy expression.  The structural derivative of a form is
-:func:`rnnsym.rules.partial_form`, which reads the registry of rules.
+:func:`rnnsym.partials.partial_form`, which reads the registry of rules.
 
 >>> from rnnsym.notation import symbol
 >>> yhat, y = symbol("yhat_1"), symbol("y_1")

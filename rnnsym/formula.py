@@ -11,12 +11,12 @@ small tokenizer and a recursive-descent parser, never by ``eval``,
 - ``+ - * /``, powers ``^`` or ``**`` (right-associative, binding tighter
   than a leading minus: ``-h_1^2`` is −(h_1²)), parentheses, unary minus;
 - a product may also be written by juxtaposition: ``2(yhat_1 - y_1) W_y``;
-- the functions ``tanh``, ``sigmoid``, ``relu``, ``exp`` and ``log`` of one
+- the registered functions (``tanh``, ``sigmoid``, ``relu``, ``exp``, ``log``, ``Heaviside`` and any user registration) of one
   argument.
 
 Anything else raises :class:`~rnnsym.errors.InputError` naming the token.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> graph = elman(2)
 >>> parse_formula("2*(yhat_1 - y_1)*W_y + 2*(yhat_2 - y_2)*W_h*W_y", graph)
 W_h*W_y*(-2*y_2 + 2*yhat_2) + W_y*(-2*y_1 + 2*yhat_1)
@@ -25,7 +25,7 @@ h_0**2 + x_1/10
 >>> parse_formula("W_z * h_0", graph)
 Traceback (most recent call last):
 ...
-rnnsym.errors.InputError: formula: got 'W_z', expected a name of the model (one of h_0, W_h, W_x, W_y, x_1, x_2, y_1, y_2, h_1, yhat_1, h_2, yhat_2, L_1, L_2, L) or a function (tanh, sigmoid, relu, exp, log)
+rnnsym.errors.InputError: formula: got 'W_z', expected a name of the model (one of h_0, W_h, W_x, W_y, x_1, x_2, y_1, y_2, h_1, yhat_1, h_2, yhat_2, L_1, L_2, L) or a function (tanh, sigmoid, relu, exp, log, Heaviside)
 >>> parse_formula("__import__('os')", graph)
 Traceback (most recent call last):
 ...
@@ -38,25 +38,20 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import sympy
 from sympy import Expr
 
 from .errors import InputError, InputTypeError
 from .notation import CURRENT, NAME_PATTERN, PREVIOUS, symbol
-from .rules import relu, sigmoid
+from .rules import FUNCTIONS as RULES
 from .numbers import parse_number
 
 
-__all__ = ["FUNCTIONS", "PLACEHOLDERS", "parse_formula", "parse_template", "tokenize", "Token"]
+__all__ = ["functions", "PLACEHOLDERS", "parse_formula", "parse_template", "tokenize", "Token"]
 
-#: The functions a formula may call, by the name it is written with.
-FUNCTIONS: dict[str, Callable[[Expr], Expr]] = {
-    "tanh": sympy.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "exp": sympy.exp,
-    "log": sympy.log,
-}
+def functions() -> dict[str, Callable[[Expr], Expr]]:
+    """The functions a formula may call, by the name it is written with: every function
+    of the registry (:mod:`rnnsym.rules`), user registrations included."""
+    return {name: rule.function for name, rule in RULES.items() if rule.function is not None}
 
 #: In a cell's template equations, ``prev(h)`` is h_{t-1} and ``now(x)`` is x_t.
 PLACEHOLDERS = {"prev": PREVIOUS, "now": CURRENT}
@@ -216,10 +211,10 @@ class _Parser:
             return parse_number(token.text, self.field).exact
         if token.kind == "name":
             self.advance()
-            if token.text in FUNCTIONS:
+            if token.text in functions():
                 if not self.at("("):
                     raise self.fail(self.token, f"'(' after the function {token.text}")
-                return FUNCTIONS[token.text](self.group())
+                return functions()[token.text](self.group())
             if self.names is None and token.text in PLACEHOLDERS and self.at("("):
                 return self.placeholder(token.text)
             if self.at("("):
@@ -230,7 +225,7 @@ class _Parser:
                 raise InputError(
                     self.field,
                     token.text,
-                    "a name of the model (one of " + ", ".join(self.names) + ") or a function (" + ", ".join(FUNCTIONS) + ")",
+                    "a name of the model (one of " + ", ".join(self.names) + ") or a function (" + ", ".join(functions()) + ")",
                 )
             return self.names[token.text]
         if self.at("("):
@@ -238,13 +233,13 @@ class _Parser:
         raise self.fail(token, "a number, a name, a function or '('")
 
     def functions(self) -> list[str]:
-        return list(FUNCTIONS) + (list(PLACEHOLDERS) if self.names is None else [])
+        return list(functions()) + (list(PLACEHOLDERS) if self.names is None else [])
 
     def placeholder(self, which: str) -> Expr:
         """``prev(h)`` or ``now(x[2])``: a quantity of a cell at the previous or current step."""
         self.advance()  # "("
         name = self.token
-        if name.kind != "name" or name.text in FUNCTIONS or name.text in PLACEHOLDERS:
+        if name.kind != "name" or name.text in functions() or name.text in PLACEHOLDERS:
             raise self.fail(name, f"a quantity's name inside {which}()")
         self.advance()
         if not self.at(")"):
@@ -270,13 +265,13 @@ def parse_formula(text: str, graph: Any, field: str = "formula") -> Expr:
     ``answers."1.c"``).  Nothing is evaluated but exact arithmetic on the
     numbers written.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> parse_formula("-2^2 + tanh(h_0)", elman(1))
     tanh(h_0) - 4
     >>> parse_formula("cos(h_0)", elman(1))
     Traceback (most recent call last):
     ...
-    rnnsym.errors.InputError: formula: got 'cos', expected a function (tanh, sigmoid, relu, exp, log)
+    rnnsym.errors.InputError: formula: got 'cos', expected a function (tanh, sigmoid, relu, exp, log, Heaviside)
     """
     _check_text(text, field)
     return _Parser(text, graph, field).parse()

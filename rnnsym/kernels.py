@@ -20,7 +20,7 @@ from sympy import Expr, Symbol
 from .cells import now
 from .errors import InputError
 from .forms import _Product, plain
-from .numbers import mp_value
+from .exact import mp_value
 from .rules import rule_for
 
 __all__ = ["compile_form", "Kernel", "kernel"]

@@ -45,7 +45,9 @@ from hypothesis.strategies import SearchStrategy
 from .errors import RnnsymError
 from .exercise import Exercise, Question
 from .cells import gru_cell, lstm_cell
-from .graph import Cell, Graph, elman_cell, unroll
+from .cells import Cell, elman_cell
+from .graph import Graph
+from .models import unroll
 from .rules import ACTIVATIONS, LOSSES, relu
 from .numbers import parse_number
 from .evaluation import evaluate

@@ -1,4 +1,6 @@
-"""Hypothesis profiles for the test suite.
+"""Hypothesis profiles for the test suite, and the fixture of a private working folder.
+
+Hypothesis profiles:
 
 - ``ci``: chosen when the environment variable ``CI`` is set; derandomized,
   30 examples a test, no deadline.
@@ -10,7 +12,10 @@ An explicit ``HYPOTHESIS_PROFILE`` wins over ``CI``.
 """
 
 import os
+import tempfile
+from types import SimpleNamespace
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("default", deadline=None)
@@ -23,3 +28,31 @@ elif "CI" in os.environ:
     settings.load_profile("ci")
 else:
     settings.load_profile("default")
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """An empty working directory, an empty output directory, and a private temp
+    directory, so that any file left behind by a failed run is seen."""
+    cwd, out, tmp = tmp_path / "cwd", tmp_path / "out", tmp_path / "tmp"
+    for d in (cwd, out, tmp):
+        d.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+
+    w = SimpleNamespace(cwd=cwd, out=out, tmp=tmp, inputs=inputs)
+
+    def write(text: str, name: str = "ex.toml") -> str:
+        path = inputs / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def untouched() -> None:
+        assert list(cwd.iterdir()) == []
+        assert list(out.iterdir()) == []
+        assert list(tmp.iterdir()) == []
+
+    w.write, w.untouched = write, untouched
+    return w

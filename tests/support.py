@@ -3,9 +3,7 @@
 import os
 import re
 import shutil
-import tempfile
 from importlib import resources
-from types import SimpleNamespace
 
 import pytest
 
@@ -88,31 +86,3 @@ def one_error_line(err: str, *words: str, prefix: str = "rnnsym: error: ") -> st
     for word in words:
         assert word in lines[0], (word, err)
     return lines[0]
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch):
-    """An empty working directory, an empty output directory, and a private temp
-    directory, so that any file left behind by a failed run is seen."""
-    cwd, out, tmp = tmp_path / "cwd", tmp_path / "out", tmp_path / "tmp"
-    for d in (cwd, out, tmp):
-        d.mkdir()
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-
-    w = SimpleNamespace(cwd=cwd, out=out, tmp=tmp, inputs=inputs)
-
-    def write(text: str, name: str = "ex.toml") -> str:
-        path = inputs / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-    def untouched() -> None:
-        assert list(cwd.iterdir()) == []
-        assert list(out.iterdir()) == []
-        assert list(tmp.iterdir()) == []
-
-    w.write, w.untouched = write, untouched
-    return w

@@ -7,15 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 import rnnsym
 
-from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, one_error_line, run, variant, work  # noqa: E402, F401
+from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, one_error_line, run, variant  # noqa: E402
 
 
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import mpmath
 
-from rnnsym.numbers import Exact
+from rnnsym.exact import Exact
 import pytest
 
 import rnnsym
@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 
 from rnnsym.derivation import derive
 from rnnsym.evaluation import Evaluation
-from rnnsym.graph import elman
+from rnnsym.models import elman
 from rnnsym.forms import Partial, plain
 from rnnsym.rules import relu, sigmoid
 

@@ -27,7 +27,7 @@ from rnnsym import InputError, LimitError
 from rnnsym.limits import MAX_DIGITS, MAX_QUESTIONS, MAX_SIZE, MAX_STEPS
 from rnnsym.tex import DENIED, vet
 
-from support import TEXT, has_chain, needs_tex, one_error_line, run, variant, work  # noqa: F401
+from support import TEXT, needs_tex, one_error_line, run, variant
 
 HOSTNAME = Path("/etc/hostname").read_text(encoding="utf-8").strip() if Path("/etc/hostname").exists() else socket.gethostname()
 

@@ -30,10 +30,10 @@ from hypothesis import strategies as st
 from rnnsym.derivation import derive
 from rnnsym.evaluation import Evaluation
 from rnnsym.errors import InputError, InputTypeError
-from rnnsym.graph import elman, gru, lstm
+from rnnsym.models import elman, gru, lstm
 from rnnsym.printing import Printer, RenderOptions
 from rnnsym.derivation.truncate import CONVENTIONS, Dropped, Kept, Truncation, contributions, truncated, truncation
-from rnnsym.numbers import Exact
+from rnnsym.exact import Exact
 from rnnsym.evaluation import bind
 
 FEW = settings(max_examples=max(8, settings().max_examples // 5))

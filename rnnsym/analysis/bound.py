@@ -10,7 +10,7 @@ max|f′|, the way f′ is written and what the explanation says about it are
 read from the activation's rule in :data:`rnnsym.rules.ACTIVATIONS`, so an
 activation registered with a ``max_derivative`` is bounded like a built-in one.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> b = bound(elman(1, activation="tanh"), {"W_h": "0.5"})
 >>> b.value, b.regime
 (1/2, 'vanishing')
@@ -29,7 +29,8 @@ from sympy import Abs, Expr
 from ..cells import Cell, now, prev
 from ..errors import InputError, InputTypeError
 from ..forms import Juxt, Maximum, Norm, Partial, Times, plain, product
-from ..graph import Graph, unroll
+from ..graph import Graph
+from ..models import unroll
 from ..notation import symbol
 from ..printing import Line, Printer, RenderOptions, decimal
 from ..printing import latex as _latex
@@ -92,7 +93,7 @@ class Bound:
     def latex(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[str]:
         """:meth:`lines` as LaTeX, one string a line (no math delimiters).
 
-        >>> from rnnsym.graph import elman
+        >>> from rnnsym.models import elman
         >>> from rnnsym.notation import Notation
         >>> b = bound(elman(1, activation="sigmoid", hidden=2), {"W_h": [[2, 0], [0, 1]]})
         >>> print(b.latex(options=RenderOptions(times="cdot", partial="d", notation=Notation(bases={"h": "s"})))[0])
@@ -124,7 +125,7 @@ def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:
     for a matrix, and |∂h_T/∂h_t| ≤ bound^(T−t).  Only W_h needs a value;
     max|f′| is the activation rule's ``max_derivative``.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> b = bound(elman(1, activation="sigmoid"), {"W_h": 2})
     >>> b.value, b.regime
     (1/2, 'vanishing')

@@ -109,7 +109,7 @@ def figure(table: FlowTable, options: FigureOptions | None = None, caption: str 
     frame, an arrow marks where it leaves and a note under the legend says so.
     With ``caption`` the picture is wrapped in a ``figure`` float.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> from rnnsym.analysis.table import flow_table
     >>> t = flow_table([("id", elman(3), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]})], steps=4)
     >>> code = figure(t)
@@ -284,7 +284,7 @@ def _header(label: str) -> str:
 def table_latex(table: FlowTable, digits: int = 3) -> str:
     """The numbers of ``table`` as a booktabs ``tabular``: one row per T − t.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> from rnnsym.analysis.table import flow_table
     >>> t = flow_table([("id", elman(2), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0]})], steps=2)
     >>> print(table_latex(t))

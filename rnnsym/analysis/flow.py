@@ -12,7 +12,7 @@ This module also holds what those share: the state a flow follows
 (:func:`filled`, :func:`evaluation`), where the leaves h_t does not need
 (W_y, y_t) may be left out.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> chain = jacobian_chain(elman(3, activation="tanh"), t=3, k=2)
 >>> chain.product
 W_h**2*(1 - h_2**2)*(1 - h_3**2)
@@ -87,7 +87,7 @@ def filled(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict:
     """``values`` with 0 for every leaf ``targets`` do not depend on and that is not given
     (W_y, b_y, y_t: the flow of h does not need them).
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> g = elman(1)
     >>> full = filled(g, {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0]}, [g.symbol("h_1")])
     >>> full["W_y"], full["y_1"], full["W_h"]
@@ -146,7 +146,7 @@ class Factor:
     state, entry [i, l] = ∂h_j[i]/∂h_{j−1}[l]), ``expr`` the plain sympy
     derivative, ``derivations`` the derivation of each entry (row-major).
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> factor = jacobian_chain(elman(2, activation="tanh"), t=2, k=1).factors[0]
     >>> factor.evaluate({"h_0": 0, "W_h": 2, "W_x": 1, "x": [0, 0]})
     2
@@ -207,7 +207,7 @@ def _written(form: Expr) -> Expr:
 class JacobianChain:
     """∂h_t/∂h_{t−k} as the product of one-step Jacobians, latest step first.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> chain = jacobian_chain(elman(4, activation="tanh"), t=4, k=3)
     >>> [str(f.named) for f in chain.factors]
     ['∂h_4/∂h_3', '∂h_3/∂h_2', '∂h_2/∂h_1']
@@ -276,7 +276,7 @@ class JacobianChain:
               compact: bool = False) -> list[str]:
         """:meth:`lines` as LaTeX, one string a line (no math delimiters).
 
-        >>> from rnnsym.graph import elman
+        >>> from rnnsym.models import elman
         >>> jacobian_chain(elman(3), t=3, k=2).latex(compact=True)
         ['\\\\frac{\\\\partial h_{3}}{\\\\partial h_{1}} = \\\\frac{\\\\partial h_{3}}{\\\\partial h_{2}} \\\\, \\\\frac{\\\\partial h_{2}}{\\\\partial h_{1}} = W_{h} \\\\, W_{h} = W_{h}^{2}']
         """
@@ -309,7 +309,7 @@ def jacobian_chain(graph: Graph, t: int, k: int) -> JacobianChain:
     J_t J_{t−1} ⋯ J_{t−k+1}.  Cells carrying a second state (the LSTM's c)
     are refused: their h-to-h factors do not multiply to ∂h_t/∂h_{t−k}.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> print(jacobian_chain(elman(3), t=3, k=2).latex(compact=True)[0])
     \\frac{\\partial h_{3}}{\\partial h_{1}} = \\frac{\\partial h_{3}}{\\partial h_{2}} \\, \\frac{\\partial h_{2}}{\\partial h_{1}} = W_{h} \\, W_{h} = W_{h}^{2}
     """

@@ -7,7 +7,7 @@ the GRU and the LSTM — and, for an Elman cell, its per-step
 demonstration networks of a solution sheet; :func:`rnnsym.analysis.figure.figure`
 draws a table and :func:`rnnsym.analysis.figure.table_latex` prints it.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> table = flow_table([("id", elman(3), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]})], steps=4, digits=None)
 >>> print(table)
 T-t           id
@@ -31,7 +31,8 @@ from sympy import Expr, S
 
 from ..errors import InputError, InputTypeError
 from ..evaluation import GUARD
-from ..graph import Graph, elman, gru
+from ..graph import Graph
+from ..models import elman, gru
 from .bound import Bound, bound
 from .flow import check_digits, components, evaluation, is_vector
 
@@ -89,7 +90,7 @@ class FlowTable:
     def _repr_markdown_(self) -> str:
         """The table in Markdown (labels keep their ``$…$`` math).
 
-        >>> from rnnsym.graph import elman
+        >>> from rnnsym.models import elman
         >>> print(flow_table([("$W_h = 2$", elman(2), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0]})], 2)._repr_markdown_())
         | $T - t$ | $W_h = 2$ |
         | ---: | ---: |
@@ -154,7 +155,7 @@ def flow_table(
     state gives the ``norm`` of the Jacobian matrix: ``"spectral"`` (largest
     singular value) or ``"frobenius"``.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> table = flow_table([("id", elman(3), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]})], steps=4, digits=None)
     >>> [row[1] for row in table.rows()]
     [1, 2, 4, 8]

@@ -39,7 +39,8 @@ from ..derivation.truncate import Dropped, Kept, contributions, truncation
 from ..errors import InputError
 from ..evaluation import Evaluation
 from ..forms import Partial, substitute
-from ..graph import Graph, unroll
+from ..graph import Graph
+from ..models import unroll
 from ..printing import Line, Printer, RenderOptions, cell_lines, decimal
 from ..notation import symbol
 from ..numbers import format_exact

@@ -2,7 +2,7 @@
 
 ``prev("h")`` is h_{t−1}, ``now("x")`` is x_t (or a quantity computed earlier
 in the same step); any other symbol is a parameter.  Each :class:`Equation`
-derives its local partials once, as forms (:func:`rnnsym.rules.partial_form`).
+derives its local partials once, as forms (:func:`rnnsym.partials.partial_form`).
 
 >>> Equation("h", sympy.tanh(prev("h") + now("x")), "state").partials[prev("h")]
 1 - h__now**2
@@ -21,7 +21,7 @@ from ..errors import InputError, InputTypeError
 from ..forms import symbols_in_order
 from ..notation import CURRENT, PREVIOUS, symbol
 from ..printing import Line, cell_lines
-from ..rules import partial_form
+from ..partials import partial_form
 
 __all__ = ["Equation", "Cell", "prev", "now", "placeholder", "at_step", "ROLES"]
 

@@ -7,7 +7,7 @@ vectors and matrices (:mod:`~rnnsym.derivation.tensor`), or truncated BPTT
 (:mod:`~rnnsym.derivation.truncate`); :func:`compute` writes the forward
 computation of one quantity.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> d = derive(elman(2), of="L", wrt="W_h")
 >>> d
 Derivation(dL/dW_h, split='loss', 4 lines)
@@ -49,7 +49,7 @@ def derive(
     truncated BPTT under the convention ``truncation``
     (:func:`~rnnsym.derivation.truncate.truncated`).
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> derive(elman(2, hidden=2), "L", "W_h")
     TensorDerivation(dL/dW_h, shape=(2, 2))
     """

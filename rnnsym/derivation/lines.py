@@ -4,7 +4,7 @@ Each :class:`~rnnsym.derivation.core.Step` becomes one chain; at given values
 the symbolic form is repeated with every symbol and named partial replaced by
 its number (exact where it is, decimals where it is not), then the value.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> from rnnsym.derivation import derive
 >>> values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
 >>> print(derive(elman(2), "L", "h_1").latex(values)[-1])

@@ -22,7 +22,7 @@ Two ways of writing the same derivative:
 :data:`MAX_PATHS` path products and every line fits in :data:`MAX_WIDTH`
 characters, else the recursion.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> d = derive_scalar(elman(2), of="L", wrt="W_h")
 >>> d
 Derivation(dL/dW_h, split='loss', 4 lines)
@@ -49,7 +49,7 @@ __all__ = ["derive_scalar", "compute", "derivative", "path_form", "MAX_PATHS", "
 #: The textbook (per loss term) form is chosen when it has at most this many path products …
 MAX_PATHS = 8
 #: … and each of its lines is at most this wide (estimated characters of typeset math).
-MAX_WIDTH = 150
+MAX_WIDTH = 80
 #: A local partial wider than this is written by its name in the recursion, and defined once.
 NAMED_WIDTH = 24
 #: A restated definition is also written with the definitions it uses inlined when that is at most this wide.
@@ -268,7 +268,7 @@ def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "a
     Returns at once; lines, context and the compact expression are built when
     first asked for.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> for step in derive_scalar(elman(2), "L", "h_1").steps:
     ...     print(step)
     Step(split: ∂L/∂h_1 = ∂L_1/∂h_1 + ∂L_2/∂h_1)
@@ -296,7 +296,7 @@ def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "a
 def compute(graph: Graph, of: str) -> ChainDerivation:
     """The forward computation of quantity ``of``: each quantity it needs, in order.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> [str(s.lhs) for s in compute(elman(2), "yhat_2").steps]
     ['h_1', 'h_2', 'yhat_2']
     """

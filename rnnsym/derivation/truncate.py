@@ -12,7 +12,7 @@ pairs and drops the others.  Two conventions (docs/truncation.md):
   an update at τ back-propagates the loss terms of its window k2 steps,
   keep s > τ − k2 (Sutskever's TBPTT(k1, k2), Williams & Peng's BPTT(h; h′)).
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> values = {"h_0": 1, "x": [10, 10, 10], "y": [5, 5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
 >>> result = truncated(elman(3), "L", "W_h", 1)
 >>> result
@@ -197,7 +197,7 @@ def contributions(graph: Graph, of: str | Symbol, wrt: str | Symbol, values: Map
     ``digits`` digits.  Every pair where L_t depends on such a v is present,
     even when its value is 0.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> g = elman(2)
     >>> env = {g.symbol(n): sympy.Rational(v) for n, v in
     ...        {"h_0": 1, "W_h": 1, "W_x": "1/10", "W_y": 2, "x_1": 10, "x_2": 10, "y_1": 5, "y_2": 5}.items()}
@@ -264,7 +264,7 @@ def truncated(graph: Graph, of: str, wrt: str, k: object, convention: str = "per
     full gradient side by side.  ``k`` is an integer (``"per-loss"``) or a
     pair (k1, k2) (``"k1-k2"``); ``wrt`` must be a leaf.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> for step in truncated(elman(2), "L", "W_h", 1).steps[4:6]:
     ...     print(step)
     Step(chain: ∂L_2/∂W_h|k=1 = ∂L_2/∂h_2 × ∂⁺h_2/∂W_h = ∂L_2/∂h_2 × h_1)

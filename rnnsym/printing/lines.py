@@ -18,7 +18,8 @@ from sympy import Expr
 
 from ..notation import CURRENT
 from ..notation import symbol as _symbol
-from ..numbers import Exact, decimal_latex, format_exact
+from ..exact import Exact
+from ..numbers import decimal_latex, format_exact
 from .printer import Printer, RenderOptions
 
 __all__ = ["Line", "join_parts", "format_value", "decimal", "width", "assignment_lines", "cell_lines"]

@@ -141,7 +141,7 @@ def assert_derivative(
     another search) only ``values`` is checked when given, else 20 seeded
     random points.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> graph = elman(2)
     >>> assert_derivative("2*(yhat_1 - y_1)*W_y*h_0 + 2*(yhat_2 - y_2)*W_y*(h_1 + W_h*h_0)", graph, "L", "W_h")
     >>> assert_derivative("2*(yhat_2 - y_2)*W_y*h_1", graph, "L", "W_h")

@@ -188,7 +188,7 @@ def check_gradients(
     message is the table when anything disagrees (with ``raises=False``, the
     report is returned either way: see its ``ok``).
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> report = check_gradients(elman(3, activation="tanh", bias=True), seed=2)
     >>> report
     GradientReport(elman, steps=3, 9 derivatives: 45 checks agree)

@@ -6,7 +6,7 @@
 nudging one leaf or quantity (for finite differences); :func:`close` compares
 exactly when it can and to a relative tolerance otherwise.
 
->>> from rnnsym.graph import elman
+>>> from rnnsym.models import elman
 >>> graph = elman(1, activation="tanh")
 >>> point = {graph.symbol(n): v for n, v in random_point(graph, seed=3).items()}
 >>> print(mpmath.nstr(forward(graph, point)[graph.symbol("L")], 20))
@@ -19,7 +19,7 @@ import decimal
 import fractions
 import functools
 import random
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import mpmath
 import sympy
@@ -28,7 +28,7 @@ from sympy import Expr, Symbol
 from ..errors import InputError, InputTypeError
 from ..graph import Graph
 from ..forms import Juxt, Times
-from ..rules import relu, sigmoid
+from ..rules import FUNCTIONS_BY_CLASS
 from ..limits import MAX_RESULT_DIGITS, digits_of
 from ..numbers import parse_number
 from ..evaluation import evaluate
@@ -39,20 +39,6 @@ __all__ = ["DIGITS", "numeric", "evaluate_formula", "forward", "close", "at_kink
 DIGITS = 50
 
 
-def _heaviside(x: mpmath.mpf, at_zero: mpmath.mpf = mpmath.mpf(1) / 2) -> mpmath.mpf:
-    return mpmath.mpf(1) if x > 0 else mpmath.mpf(0) if x < 0 else at_zero
-
-
-_FUNCTIONS: dict[type, Callable[..., Any]] = {
-    sympy.tanh: mpmath.tanh,
-    sympy.exp: mpmath.exp,
-    sympy.log: mpmath.log,
-    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
-    relu: lambda x: x if x > 0 else mpmath.mpf(0),
-    sympy.Heaviside: _heaviside,
-}
-
-
 def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DIGITS) -> mpmath.mpf:
     """``expr`` as an mpmath number at ``digits`` digits, symbols taken from ``env``.
 
@@ -60,6 +46,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
     derivatives whose exact substitution would not finish.
 
     >>> from rnnsym.notation import symbol
+    >>> from rnnsym.rules import sigmoid
     >>> h = symbol("h_1")
     >>> print(mpmath.nstr(numeric(sympy.tanh(h) + sigmoid(0), {h: sympy.Rational(1, 2)}), 10))
     0.9621171573
@@ -87,7 +74,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         elif isinstance(e, sympy.Pow):
             base, exponent = walk(e.base), e.exp
             value = _power(base, int(exponent) if exponent.is_Integer else walk(exponent))
-        elif type(e) in _FUNCTIONS:
+        elif type(e) in FUNCTIONS_BY_CLASS:
             value = _apply(type(e), [walk(a) for a in e.args])
         elif e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise ZeroDivisionError("division by zero")
@@ -129,7 +116,9 @@ def _apply(function: type, args: list) -> mpmath.mpf:
         raise ValueError("the log of a number that is not positive")
     if function is sympy.exp and args[0] > MAX_MAGNITUDE_BITS * mpmath.log(2):
         raise OverflowError("exp of a number too large to compute")
-    return _FUNCTIONS[function](*args)
+    if function is sympy.Heaviside and args[0] == 0:  # Heaviside(z, H0): its value at 0 is its second argument
+        return args[1] if len(args) > 1 else mpmath.mpf(1) / 2
+    return FUNCTIONS_BY_CLASS[function].numeric(args[0])
 
 
 def evaluate_formula(expr: Expr, env: Mapping[Symbol, Any], digits: int = DIGITS) -> Any:
@@ -252,7 +241,7 @@ def random_point(graph: Graph, seed: int = 0, bound: int = 2, max_denominator: i
     """A reproducible random rational value for every leaf, by name, avoiding
     relu's kink when it can.
 
-    >>> from rnnsym.graph import elman
+    >>> from rnnsym.models import elman
     >>> random_point(elman(1), seed=1)
     {'h_0': 1, 'W_h': 0, 'W_x': 3/2, 'W_y': 7/4, 'x_1': 11/7, 'y_1': -5/4}
     """

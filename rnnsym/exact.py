@@ -1,0 +1,156 @@
+"""Exact irrational values as atoms: exact, and linear-time to compute in decimals.
+
+Computing a tanh network exactly nests each step's value inside the next;
+an :class:`Exact` atom stands for one such value, keeping its exact expression
+in terms of earlier atoms and its decimals, refined atom by atom on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import mpmath
+import sympy
+from sympy import Expr, Symbol
+
+from .errors import InputTypeError
+from .forms import _Product
+from .rules import rule_for
+
+__all__ = ["Exact", "EXACT_BITS", "exact_form", "mp_value"]
+
+#: Bits of precision every exact irrational value keeps ready (about 77 digits); more on demand.
+EXACT_BITS = 256
+
+
+class Exact(sympy.AtomicExpr):
+    """An exact irrational value, named after the quantity it is the value of.
+
+    Computing a tanh network exactly nests each step's value inside the next
+    (h_2 = tanh(tanh(…)·W_h + …)); sympy's evaluation of such towers costs
+    exponential time in their depth.  :class:`Evaluation` therefore stands each
+    irrational value in for by one ``Exact`` atom: it keeps the exact
+    expression (``.expr``, in terms of earlier atoms) and its decimals to
+    :data:`EXACT_BITS` bits, computed from its parts' decimals; more precision
+    is computed on demand, atom by atom in the order they were made, so a
+    value stays exact and its decimals cost linear time in the number of steps.
+    :func:`exact_form` substitutes the atoms back.
+
+    >>> h = Exact("h_1", sympy.tanh(sympy.Rational(1, 2)))
+    >>> h, Exact("h_2", sympy.tanh(2 * h + 1))
+    (tanh(1/2), h_2(≈0.9582647784))
+    >>> sympy.N(2 * h, 12)
+    0.924234314520
+    >>> exact_form(2 * h)
+    2*tanh(1/2)
+    """
+
+    is_number = True
+    is_extended_real = True
+    is_commutative = True
+    _serial = 0
+
+    def __new__(cls, name: str, expr: Expr, value: mpmath.mpf | None = None) -> "Exact":
+        obj = sympy.AtomicExpr.__new__(cls)
+        Exact._serial += 1
+        obj.name = name
+        obj.expr = expr
+        obj.serial = Exact._serial
+        obj._key = (name, Exact._serial)
+        if value is None:
+            with mpmath.workprec(EXACT_BITS):
+                value = mp_value(expr, {}, EXACT_BITS)
+        obj._cache = {EXACT_BITS: value}
+        return obj
+
+    def _hashable_content(self):
+        return self._key
+
+    def __getnewargs__(self):
+        return (self.name, self.expr)
+
+    def mp(self, prec: int) -> mpmath.mpf:
+        """The value as an mpmath number with ``prec`` bits."""
+        best = max(self._cache)
+        if best < prec:
+            _refine(self, prec + 64)
+            best = max(self._cache)
+        return self._cache[best]
+
+    def _eval_evalf(self, prec):
+        return sympy.Float(self.mp(prec), precision=prec)
+
+    def _mpmath_(self, prec, rounding):
+        return self.mp(prec)
+
+    def _sympystr(self, printer) -> str:
+        if not self.expr.has(Exact) and sympy.count_ops(self.expr) <= 6:
+            return printer._print(self.expr)
+        return f"{self.name}(≈{mpmath.nstr(self.mp(EXACT_BITS), 10)})"
+
+    def _latex(self, printer) -> str:
+        return printer._print(self.expr)
+
+
+def _atoms_below(expr: Expr) -> list[Exact]:
+    """Every Exact atom ``expr`` depends on, directly or through other atoms, oldest first."""
+    seen: dict[Exact, None] = {}
+    pending = list(expr.atoms(Exact))
+    while pending:
+        atom = pending.pop()
+        if atom in seen:
+            continue
+        seen[atom] = None
+        pending.extend(a for a in atom.expr.atoms(Exact) if a not in seen)
+    return sorted(seen, key=lambda a: a.serial)
+
+
+def _refine(atom: Exact, prec: int) -> None:
+    """Compute ``atom`` and the atoms below it to ``prec`` bits, oldest first (no recursion)."""
+    with mpmath.workprec(prec):
+        for part in _atoms_below(atom.expr) + [atom]:
+            if max(part._cache) < prec:
+                part._cache[prec] = mp_value(part.expr, {}, prec)
+
+
+def exact_form(value: Expr) -> Expr:
+    """``value`` with every :class:`Exact` atom replaced by its full expression.
+
+    The result can be exponentially large in the number of steps; use it to
+    compare with independent computations on small examples.
+    """
+    unfolded: dict[Exact, Expr] = {}
+    for atom in _atoms_below(value):
+        unfolded[atom] = atom.expr.xreplace(unfolded)
+    return value.xreplace(unfolded)
+
+
+def mp_value(expr: Any, env: Mapping[Symbol, mpmath.mpf], prec: int) -> mpmath.mpf:
+    """``expr`` (a small sympy expression) as an mpmath number with ``prec`` bits, symbols from ``env``."""
+    if isinstance(expr, mpmath.mpf):
+        return expr
+    if isinstance(expr, Symbol):
+        return env[expr]
+    if isinstance(expr, sympy.Rational):
+        return mpmath.mpf(int(expr.p)) / int(expr.q)
+    if isinstance(expr, Exact):
+        return expr.mp(prec)
+    if isinstance(expr, sympy.Float):
+        return expr._to_mpmath(prec)
+    if isinstance(expr, sympy.Add):
+        return mpmath.fsum(mp_value(a, env, prec) for a in expr.args)
+    if isinstance(expr, (sympy.Mul, _Product)):
+        return mpmath.fprod(mp_value(a, env, prec) for a in expr.args)
+    if isinstance(expr, sympy.Pow):
+        return _power(mp_value(expr.base, env, prec), expr.exp, env, prec)
+    if isinstance(expr, sympy.Function):
+        return rule_for(expr).numeric(mp_value(expr.args[0], env, prec))
+    if isinstance(expr, Expr) and expr.is_number:
+        return sympy.N(expr, mpmath.libmp.prec_to_dps(prec) + 5)._to_mpmath(prec)
+    raise InputTypeError("expression", expr, "a number, a symbol, + - * / ^ or a registered function")
+
+
+def _power(base: mpmath.mpf, exponent: Expr, env: Mapping, prec: int) -> mpmath.mpf:
+    if exponent.is_Integer:
+        return base ** int(exponent)
+    return mpmath.power(base, mp_value(exponent, env, prec))
