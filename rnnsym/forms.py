@@ -25,6 +25,11 @@ __all__ = [
     "Times",
     "Juxt",
     "Partial",
+    "Gradient",
+    "Transposed",
+    "Diag",
+    "Hadamard",
+    "MatrixProduct",
     "Norm",
     "Maximum",
     "product",
@@ -148,6 +153,45 @@ class Maximum(Expr):
     @property
     def var(self) -> Symbol:
         return self.args[1]
+
+
+class Gradient(Expr):
+    """∇_wrt of, the gradient of a scalar with respect to a vector or matrix, as written."""
+
+    is_commutative = False
+
+    def __new__(cls, of: Expr, wrt: Expr) -> "Gradient":
+        return Expr.__new__(cls, _sympify(of), _sympify(wrt))
+
+
+class Transposed(Expr):
+    """The transpose of a vector or matrix named by a symbol, as written (W_hᵀ)."""
+
+    is_commutative = False
+
+    def __new__(cls, arg: Expr) -> "Transposed":
+        return Expr.__new__(cls, _sympify(arg))
+
+
+class Diag(Expr):
+    """diag(v): the diagonal matrix with the entries of the vector ``v``, as written."""
+
+    is_commutative = False
+
+    def __new__(cls, arg: Expr) -> "Diag":
+        return Expr.__new__(cls, _sympify(arg))
+
+
+class Hadamard(_Product):
+    """An entry-wise product of vectors, shown with ⊙."""
+
+    joiner = " ⊙ "
+
+
+class MatrixProduct(_Product):
+    """A product of vectors and matrices in written order, shown side by side (not commutative)."""
+
+    is_commutative = False
 
 
 def product(factors: list[Expr], kind: type = Times) -> Expr:

@@ -34,7 +34,12 @@ from typing import Callable, Mapping
 import sympy
 from sympy import Expr, Matrix, Symbol
 
+from ..cells import prev
 from ..errors import InputError
+from ..forms import Diag, Gradient, Hadamard, Juxt, MatrixProduct, Transposed, plain, substitute, total
+from ..notation import symbol
+from ..partials import partial_form
+from ..rules import ACTIVATIONS, LOSSES
 from ..evaluation import Evaluation, evaluate
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal
@@ -117,23 +122,23 @@ class TensorDerivation(Derivation):
 
         return Matrix(rows, cols, entry)
 
-    def matrix_steps(self) -> list[MatrixStep]:
+    def matrix_steps(self, options: RenderOptions | None = None) -> list[MatrixStep]:
         """The matrix-form lines (Elman cells with the loss as ``of``), else ``[]``."""
-        return _elman_steps(self) if _has_matrix_form(self) else []
+        return _elman_steps(self, options or RenderOptions()) if _has_matrix_form(self) else []
 
     def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         """Matrix-form lines when available, then the result as a matrix."""
         printer = Printer(options)
         lhs = _frac(printer, self.of_name, self.wrt_name, options)
         if values is None:
-            return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps()] or [
+            return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps(options)] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
             ]
         exact = evaluate(self.graph, values)
         approx = exact.decimal(max(options.approx_digits, 3))
         env, approx_env = exact.env, {s: approx.number(v) for s, v in approx.env.items()}
         out = []
-        for step in self.matrix_steps():
+        for step in self.matrix_steps(options):
             value = step.value(exact, env)
             out.append(Line((step.lhs, step.formula_latex, _numbers(value, step.value(approx, approx_env), options))))
         out.append(Line((lhs, _numbers(self.evaluate_with(exact), self.evaluate_with(approx), options))))
@@ -195,14 +200,18 @@ def _mat(g, name: str) -> Matrix:
     return g.tensor(name)
 
 
-def _elman_steps(d: TensorDerivation) -> list[MatrixStep]:
+def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep]:
     g = d.graph
     o = g.cell.options
     n, k, T = o["hidden"], o["output"], g.steps
-    act, loss = o["activation"], o["loss"]
-    spell = RenderOptions().notation.spell
-    logits = loss == "cross_entropy"
-    out_base = "o" if logits else "yhat"
+    loss = LOSSES[o["loss"]]
+    rule = ACTIVATIONS[o["activation"]]
+    print_ = Printer(options).doprint
+    out_base = "o" if loss.output == "softmax" else "yhat"
+    L = symbol("L")
+
+    def at(base: str, t: object) -> Symbol:
+        return symbol(f"{base}_{t}")
 
     def column(values) -> Matrix:
         return Matrix(len(values), 1, values)
@@ -215,72 +224,97 @@ def _elman_steps(d: TensorDerivation) -> list[MatrixStep]:
         syms = _vec(g, base, t, size)
         return lambda ev, env: column([env[s] for s in syms])
 
-    def fprime(t: int) -> Callable:
-        if act == "identity":
-            return lambda ev, env: sympy.eye(n)
-        h = vec_value("h", t, n)
-        z = vec_value("z", t, n)
-        if act == "tanh":
-            return lambda ev, env: sympy.diag(*[1 - v**2 for v in h(ev, env)])
-        if act == "sigmoid":
-            return lambda ev, env: sympy.diag(*[v * (1 - v) for v in h(ev, env)])
-        return lambda ev, env: sympy.diag(*[1 if v > 0 else 0 for v in z(ev, env)])
+    # f′(z_t), written with the rule's own derivative in z_t and h_t, entry-wise for vectors
+    slope = rule.derivative(at("z", "t"), at("h", "t"))
+    slope = Hadamard(*slope.args) if isinstance(slope, Juxt) else slope
 
-    fprime_tex = {"identity": "", "tanh": r"\operatorname{{diag}}\left(1 - h_{{{t}}}^{{2}}\right) ",
-                  "sigmoid": r"\operatorname{{diag}}\left(h_{{{t}}} \odot \left(1 - h_{{{t}}}\right)\right) ",
-                  "relu": r"\operatorname{{diag}}\left(\mathbf{{1}}\left[z_{{{t}}} > 0\right]\right) "}[act]
+    def fprime_form(t: object) -> Expr | None:
+        if slope == 1:
+            return None
+        return Diag(substitute(slope, {at("z", "t"): at("z", t), at("h", "t"): at("h", t)}))
+
+    def fprime(t: int) -> Callable:
+        if slope == 1:
+            return lambda ev, env: sympy.eye(n)
+        value = plain(rule.derivative(at("z", "t"), at("h", "t")))
+        h, z = vec_value("h", t, n), vec_value("z", t, n) if rule.function is not None else None
+
+        def diagonal(ev, env):
+            zs = z(ev, env) if z is not None else [0] * n
+            return sympy.diag(*[value.xreplace({at("z", "t"): zi, at("h", "t"): hi}) for zi, hi in zip(zs, h(ev, env))])
+
+        return diagonal
+
+    def times(*factors: Expr) -> Expr:
+        kept = [f for f in factors if f is not None]
+        return kept[0] if len(kept) == 1 else MatrixProduct(*kept)
+
     W = {name: (lambda name: (lambda env: _mat(g, name).xreplace(env)))(name) for name in ("W_h", "W_x", "W_y")}
     steps: list[MatrixStep] = []
-    nabla = lambda name: rf"\nabla_{{{spell(name)}}} L"  # noqa: E731
 
     for t in g.loss_steps:
-        target = vec_value("y", t, k)
-        pred = vec_value("yhat", t, k)
-        if loss == "squared":
-            tex, f = rf"2 \left({spell(f'yhat_{t}')} - {spell(f'y_{t}')}\right)", lambda ev, env, p=pred, y=target: 2 * (p(ev, env) - y(ev, env))
-        elif loss == "half_squared":
-            tex, f = rf"{spell(f'yhat_{t}')} - {spell(f'y_{t}')}", lambda ev, env, p=pred, y=target: p(ev, env) - y(ev, env)
-        else:
-            tex = rf"\left(\mathbf{{1}}^{{\top}} {spell(f'y_{t}')}\right) {spell(f'yhat_{t}')} - {spell(f'y_{t}')}"
+        target, pred = vec_value("y", t, k), vec_value("yhat", t, k)
+        if loss.output == "softmax":
+            tex = (rf"\left(\mathbf{{1}}^{{\top}} {print_(at('y', t))}\right) {print_(at('yhat', t))} - "
+                   rf"{print_(at('y', t))}")
             f = lambda ev, env, p=pred, y=target: sum(y(ev, env)) * p(ev, env) - y(ev, env)  # noqa: E731
-        steps.append(MatrixStep(nabla(f"{out_base}_{t}"), tex, grad(out_base, t, k), f))
+        else:
+            form = partial_form(loss.form(at("yhat", t), at("y", t)), at("yhat", t))
+            tex = print_(form)
+            value = plain(form)
+            f = (lambda ev, env, p=pred, y=target, value=value, t=t: column(  # noqa: E731
+                [value.xreplace({at("yhat", t): pi, at("y", t): yi}) for pi, yi in zip(p(ev, env), y(ev, env))]))
+        steps.append(MatrixStep(print_(Gradient(L, at(out_base, t))), tex, grad(out_base, t, k), f))
     for t in range(T, 0, -1):
         parts, fs = [], []
         if t in g.loss_steps:
-            parts.append(rf"W_{{y}}^{{\top}} {nabla(f'{out_base}_{t}')}")
+            parts.append(times(Transposed(symbol("W_y")), Gradient(L, at(out_base, t))))
             fs.append(lambda ev, env, t=t: W["W_y"](env).T * grad(out_base, t, k)(ev, env))
         if t < T:
-            parts.append(rf"W_{{h}}^{{\top}} {fprime_tex.format(t=t + 1)}{nabla(f'h_{t + 1}')}")
+            parts.append(times(Transposed(symbol("W_h")), fprime_form(t + 1), Gradient(L, at("h", t + 1))))
             fs.append(lambda ev, env, t=t: W["W_h"](env).T * fprime(t + 1)(ev, env) * grad("h", t + 1, n)(ev, env))
         if not parts:
             continue
         formula = lambda ev, env, fs=tuple(fs): sum((f(ev, env) for f in fs), sympy.zeros(n, 1))  # noqa: E731
-        steps.append(MatrixStep(nabla(f"h_{t}"), " + ".join(parts), grad("h", t, n), formula))
+        steps.append(MatrixStep(print_(Gradient(L, at("h", t))), print_(total(parts)), grad("h", t, n), formula))
 
     wrt = _base(d.wrt_name)
-    delta = lambda t: rf"{fprime_tex.format(t=t)}{nabla(f'h_{t}')}"  # noqa: E731
+    index = Symbol("t", integer=True)
+
+    def delta(t: object) -> Expr:
+        return times(fprime_form(t), Gradient(L, at("h", t)))
+
+    def over_steps(term: Expr) -> str:
+        return print_(sympy.Sum(term, (index, 1, T)))
+
+    def over_losses(term: Expr) -> str:
+        if list(g.loss_steps) == list(range(1, T + 1)):
+            return over_steps(term)
+        steps_ = ", ".join(map(str, g.loss_steps))
+        return rf"\sum_{{t \in \{{{steps_}\}}}} {print_(term)}"
+
     local = lambda ev, env, t: fprime(t)(ev, env) * grad("h", t, n)(ev, env)  # noqa: E731
     final_value = lambda ev, env: d.evaluate_with(ev)  # noqa: E731
     if wrt == "W_h":
-        tex = rf"\sum_{{t=1}}^{{{T}}} {delta('t')} \, h_{{t-1}}^{{\top}}"
+        tex = over_steps(times(delta("t"), Transposed(prev("h"))))
         f = lambda ev, env: sum((local(ev, env, t) * vec_value("h", t - 1, n)(ev, env).T for t in range(1, T + 1)), sympy.zeros(n, n))  # noqa: E731
     elif wrt == "W_x":
         m = o["input"]
-        tex = rf"\sum_{{t=1}}^{{{T}}} {delta('t')} \, x_{{t}}^{{\top}}"
+        tex = over_steps(times(delta("t"), Transposed(at("x", "t"))))
         f = lambda ev, env: sum((local(ev, env, t) * vec_value("x", t, m)(ev, env).T for t in range(1, T + 1)), sympy.zeros(n, m))  # noqa: E731
     elif wrt == "b_h":
-        tex = rf"\sum_{{t=1}}^{{{T}}} {delta('t')}"
+        tex = over_steps(delta("t"))
         f = lambda ev, env: sum((local(ev, env, t) for t in range(1, T + 1)), sympy.zeros(n, 1))  # noqa: E731
     elif wrt == "W_y":
-        tex = rf"\sum_{{t \in \{{{', '.join(map(str, g.loss_steps))}\}}}} {nabla(out_base + '_t')} \, h_{{t}}^{{\top}}"
+        tex = over_losses(times(Gradient(L, at(out_base, "t")), Transposed(at("h", "t"))))
         f = lambda ev, env: sum((grad(out_base, t, k)(ev, env) * vec_value("h", t, n)(ev, env).T for t in g.loss_steps), sympy.zeros(k, n))  # noqa: E731
     elif wrt == "b_y":
-        tex = rf"\sum_{{t \in \{{{', '.join(map(str, g.loss_steps))}\}}}} {nabla(out_base + '_t')}"
+        tex = over_losses(Gradient(L, at(out_base, "t")))
         f = lambda ev, env: sum((grad(out_base, t, k)(ev, env) for t in g.loss_steps), sympy.zeros(k, 1))  # noqa: E731
     elif wrt == "h_0":
-        tex = rf"W_{{h}}^{{\top}} {delta(1)}"
+        tex = print_(times(Transposed(symbol("W_h")), delta(1)))
         f = lambda ev, env: W["W_h"](env).T * local(ev, env, 1)  # noqa: E731
     else:
         return steps
-    steps.append(MatrixStep(nabla(d.wrt_name), tex, final_value, f))
+    steps.append(MatrixStep(print_(Gradient(L, symbol(d.wrt_name))), tex, final_value, f))
     return steps

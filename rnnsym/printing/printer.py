@@ -22,7 +22,7 @@ from sympy import Add, Expr, Symbol
 from sympy.printing.latex import LatexPrinter
 
 from ..errors import InputError, InputTypeError
-from ..forms import Juxt, Partial, Times
+from ..forms import Diag, Gradient, Hadamard, MatrixProduct, Transposed, Juxt, Partial, Times
 from ..notation import DEFAULT, Notation
 from ..limits import digits_of
 from ..numbers import format_exact
@@ -156,6 +156,21 @@ class Printer(LatexPrinter):
         if digits_of(int(expr.p), int(expr.q)) > 30:  # too long to read: scientific form
             return format_exact(expr)
         return super()._print_Rational(expr)
+
+    def _print_Gradient(self, expr: Gradient) -> str:
+        return rf"\nabla_{{{self._print(expr.args[1])}}} {self._print(expr.args[0])}"
+
+    def _print_Transposed(self, expr: Transposed) -> str:
+        return rf"{self._print(expr.args[0])}^{{\top}}"
+
+    def _print_Diag(self, expr: Diag) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_Hadamard(self, expr: Hadamard) -> str:
+        return self._factors(expr, r" \odot ")
+
+    def _print_MatrixProduct(self, expr: MatrixProduct) -> str:
+        return self._factors(expr, r" \, ")
 
     def _print_Times(self, expr: Times) -> str:
         return self._factors(expr, f" {TIMES[self.options.times]} ")
