@@ -54,7 +54,8 @@ class LimitError(InputError):
     """A value is beyond one of the stated limits of :mod:`rnnsym.limits`.
 
     ``expected`` names the limit (``"at most 10000 steps"``), so the message
-    reads ``model.steps: got 1000000, expected at most 10000 steps (a limit: …)``.
+    reads ``model.steps: got 1000000, expected at most 10000 steps (a stated limit of
+    rnnsym, see docs/exercise-files.md)``.
     """
 
 

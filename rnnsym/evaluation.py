@@ -226,7 +226,7 @@ class Evaluation:
 
     def _atom(self, value: Any, name: str, decimal: mpmath.mpf | None = None) -> Any:
         """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number
-        (``decimal``: its value to :data:`~rnnsym.numbers.EXACT_BITS` bits, when known)."""
+        (``decimal``: its value to :data:`~rnnsym.exact.EXACT_BITS` bits, when known)."""
         if not self.exact or isinstance(value, (sympy.Rational, Exact)) or not value.is_number:
             return value
         if decimal is None:

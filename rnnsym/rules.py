@@ -4,7 +4,7 @@ One registration says everything rnnsym needs to know about a function — its
 sympy function, the written form of its derivative, its numeric value in
 mpmath, its LaTeX, whether it keeps rational numbers rational, and the
 largest size of its derivative (for gradient-flow bounds) — and every stage
-reads it from here: derivatives (:func:`rnnsym.forms.partial_form`),
+reads it from here: derivatives (:func:`rnnsym.partials.partial_form`),
 evaluation, printing, exercise files, strategies, the gradient checker and
 the bounds of :mod:`rnnsym.analysis.bound`.  A function rnnsym does not know is
 an error, never a silent fallback.

@@ -5,7 +5,10 @@
 - imports point down the pipeline: no import cycle among ``rnnsym.*`` modules,
   read from the source with :mod:`ast` (nothing is imported to find imports),
   and no module grows past :data:`MAX_LINES` lines;
-- every ``rnnsym.x.y`` the docs name exists.
+- the layout in ``docs/architecture.md`` lists every file under ``rnnsym/``, in
+  an order where each module imports only modules listed above it;
+- every ``rnnsym.x.y`` the docs name exists, and the design docs cite nothing
+  outside the repository.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ OPTIONAL_IMPORT = "the optional hypothesis import"
 
 
 def documented_names(text: str) -> set[str]:
-    """The names of the list items ``- `name(...)` — …`` in the sections before "Modules for more"."""
+    """The names of the list items ``- `name(...)` — …`` in the sections before "Modules for more"
+    (items at the start of a line; an indented item describes something inside one)."""
     top = re.split(r"^#+\s*Modules for more", text, maxsplit=1, flags=re.M)[0]
-    return set(re.findall(r"^\s*[-*]\s+`([A-Za-z_][A-Za-z0-9_]*)", top, flags=re.M))
+    return set(re.findall(r"^[-*] +`([A-Za-z_][A-Za-z0-9_]*)", top, flags=re.M))
 
 
 def test_all_is_the_documented_api():
@@ -72,25 +76,28 @@ def _submodules(package) -> set[str]:
     return {info.name for info in pkgutil.iter_modules(package.__path__)}
 
 
+def _hiding(package) -> list[str]:
+    """Submodules of ``package`` whose name is bound, in the package, to something other than the module."""
+    names = vars(package)
+    return sorted(name for name in _submodules(package) if name in names and not inspect.ismodule(names[name]))
+
+
 def test_no_public_name_shadows_a_submodule():
-    submodules = _submodules(rnnsym)
-    in_all = sorted(set(rnnsym.__all__) & submodules)
+    in_all = sorted(set(rnnsym.__all__) & _submodules(rnnsym))
     assert not in_all, f"these names of rnnsym.__all__ are also submodules of rnnsym: {in_all}"
-    hidden = sorted(name for name in submodules if not inspect.ismodule(getattr(rnnsym, name, inspect)))
+    hidden = _hiding(rnnsym)
     assert not hidden, f"these attributes of rnnsym hide its submodules of the same name: {hidden}"
 
 
 @pytest.mark.parametrize("package", [
     "rnnsym.cells",
     "rnnsym.derivation",
-    pytest.param("rnnsym.printing", marks=pytest.mark.xfail(
-        strict=True, reason="rnnsym.printing.lines is the function lines(), shadowing the module printing/lines.py")),
+    "rnnsym.printing",
     "rnnsym.analysis",
     "rnnsym.testing",
 ])
 def test_no_subpackage_name_shadows_its_submodule(package):
-    pkg = importlib.import_module(package)
-    shadowing = sorted(name for name in _submodules(pkg) if not inspect.ismodule(getattr(pkg, name, inspect)))
+    shadowing = _hiding(importlib.import_module(package))
     assert not shadowing, f"{package} has names that hide its submodules: {shadowing}"
 
 
@@ -196,7 +203,7 @@ def test_import_graph_reads_the_code():
     graph = import_graph()
     assert "rnnsym.models" in graph["rnnsym"]
     assert {"rnnsym.cells", "rnnsym.graph"} <= graph["rnnsym.models"]  # from .cells import …, from .graph import …
-    assert "rnnsym.printing.lines" in graph["rnnsym.printing"]  # from .lines import … inside the package
+    assert "rnnsym.printing.line" in graph["rnnsym.printing"]  # from .line import … inside the package
     assert "rnnsym.strategies" not in graph["rnnsym.testing.candidates"]  # the optional hypothesis import
 
 
@@ -209,6 +216,50 @@ def test_no_module_is_too_long():
     sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules().items()}
     offenders = {name: n for name, n in sorted(sizes.items()) if n > MAX_LINES}
     assert not offenders, f"modules longer than {MAX_LINES} lines: {offenders}"
+
+
+# --- the layout in docs/architecture.md ---------------------------------------------------------------
+
+ARCHITECTURE = DOCS / "architecture.md"
+
+
+def layout() -> list[str]:
+    """The files the layout section of docs/architecture.md lists, in order (paths under rnnsym/)."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = re.split(r"^## ", text.split("\n## The layout", 1)[1], maxsplit=1, flags=re.M)[0]
+    return re.findall(r"^- `([^`]+)` — ", section, flags=re.M)
+
+
+def _module_name(relative: str) -> str:
+    parts = Path("rnnsym", relative).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_layout_lists_every_file():
+    files = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    listed = layout()
+    assert len(listed) == len(set(listed)), sorted(f for f in listed if listed.count(f) > 1)
+    missing = sorted(files - set(listed) - {"__init__.py"})
+    stale = sorted(set(listed) - files)
+    assert not missing and not stale, (
+        f"files under rnnsym/ missing from the layout of docs/architecture.md: {missing}; "
+        f"listed there but not in rnnsym/: {stale}"
+    )
+
+
+def test_layout_order_is_the_import_order():
+    graph = import_graph()
+    order = [_module_name(f) for f in layout() if f.endswith(".py")]
+    seen: set[str] = set()
+    upward = []
+    for name in order:
+        own = name + "." if Path(PACKAGE, *name.split(".")[1:], "__init__.py").exists() else None
+        for target in sorted(graph.get(name, ())):
+            if target not in seen and not (own and target.startswith(own)):
+                upward.append(f"{name} imports {target}, listed below it")
+        seen.add(name)
+    assert not upward, "docs/architecture.md lists modules out of import order: " + "; ".join(upward)
 
 
 # --- module names in the docs ---------------------------------------------------------------------------
@@ -246,4 +297,5 @@ def test_docs_name_modules_that_exist(doc):
 @pytest.mark.parametrize("doc", [DOCS / "architecture.md", API], ids=lambda p: p.name)
 def test_design_docs_cite_only_the_repository(doc):
     text = doc.read_text(encoding="utf-8")
-    assert "DESIGN.md" not in text and "/work/" not in text and "shared/" not in text
+    outside = [s for s in ("DESIGN.md", "STYLE.md", "/work/", "shared/") if s in text]
+    assert not outside, f"{doc.name} cites files outside the repository: {outside}"

@@ -3,7 +3,7 @@
 Every expected value here is computed independently of the code under test:
 
 - symbolically, by ``sympy.diff`` of the fully expanded loss (the check path
-  DESIGN.md keeps ``Graph.expand`` for), and the expanded loss itself is
+  docs/architecture.md keeps ``Graph.expand`` for), and the expanded loss itself is
   compared with an independent forward pass written in this file;
 - numerically, by central finite differences of that independent forward pass
   in 50-digit arithmetic (mpmath);

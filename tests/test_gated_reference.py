@@ -209,7 +209,7 @@ def _walk(expr: sympy.Expr, c, memo: dict):
     elif isinstance(expr, sympy.log):
         value = c.log(_walk(expr.args[0], c, memo))
     elif type(expr).__name__ == "Exact" and isinstance(getattr(expr, "expr", None), sympy.Expr):
-        # rnnsym.numbers.Exact: a named stand-in for an irrational forward value,
+        # rnnsym.exact.Exact: a named stand-in for an irrational forward value,
         # carrying its exact expression (in earlier stand-ins) as ``.expr``.
         value = _walk(expr.expr, c, memo)
     elif type(expr).__name__ == "sigmoid":

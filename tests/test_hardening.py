@@ -172,6 +172,8 @@ def test_a_signal_during_the_build_stops_tex_and_cleans_up(signum, tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "rnnsym", "sheet", str(source), "--trust-latex", "--pdf", "-o", str(out / "x.tex")],
         env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job starts with SIGINT ignored, and Python then keeps it ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not left_running(tmp) and time.monotonic() < deadline:  # wait for TeX to start

@@ -71,7 +71,7 @@ def test_gradients_of_every_leaf_match(data, graph):
 
 @given(st.data(), graphs(min_steps=1, max_steps=5, cells=cells(output_activation=None)))
 def test_gradients_of_intermediate_quantities_match(data, graph):
-    """∂L/∂q with q free (DESIGN.md, decision 2) is the reference's adjoint of q."""
+    """∂L/∂q with q free (docs/architecture.md, "What ∂A/∂B means") is the reference's adjoint of q."""
     point = data.draw(values(graph))
     model = model_of(graph)
     _, grad = run(model, point)

@@ -37,7 +37,7 @@ def test_every_leaf_of_every_drawn_model_checks_out(exercise):
 
 @given(st.data(), graphs(min_steps=2, max_steps=4, cells=ALL_CELLS))
 def test_derivatives_with_respect_to_quantities_check_out(data, graph):
-    """∂L/∂q for an intermediate quantity q, q treated as free (DESIGN.md, decision 2)."""
+    """∂L/∂q for an intermediate quantity q, q treated as free (docs/architecture.md, "What ∂A/∂B means")."""
     candidates = [str(q) for q in graph.quantities if str(q) != "L"]
     wrt = data.draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=3, unique=True))
     check_gradients(graph, data.draw(values(graph)), wrt=wrt)
@@ -101,8 +101,8 @@ def test_finite_differences_are_skipped_on_relus_kink():
 
 
 def test_a_wrong_value_is_reported_with_a_table(monkeypatch):
-    real = rnnsym.Derivation.evaluate
-    monkeypatch.setattr(rnnsym.Derivation, "evaluate", lambda self, values: real(self, values) + 1)
+    real = rnnsym.ChainDerivation.value_at
+    monkeypatch.setattr(rnnsym.ChainDerivation, "value_at", lambda self, evaluation: real(self, evaluation) + 1)
     with pytest.raises(AssertionError) as caught:
         check_gradients(rnnsym.elman(2), SEED, wrt="W_h")
     message = str(caught.value)

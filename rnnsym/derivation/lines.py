@@ -32,8 +32,10 @@ class Dots(sympy.Expr):
 
     is_commutative = True
 
-    def _latex(self, printer) -> str:
+    def _rnnsym_latex(self, printer) -> str:
         return r"\cdots"
+
+    _latex = _rnnsym_latex
 
     def _sympystr(self, printer) -> str:
         return "…"
@@ -102,6 +104,9 @@ class _Context:
             return None if step.kind == "sum" else Line(tuple(parts), tuple(pieces))
         if step.kind == "sum":
             return self._sum(step, parts[0])
+        if step.kind == "value":  # a definition written with ⋯: the quantity's value
+            value = self.evaluate.env[step.lhs]
+            return Line(tuple(parts) + (self._value(step.lhs, value),), tuple(pieces))
         if step.kind == "total":  # a sum written with Σ or ⋯: its value, computed directly
             value = self.evaluate.derivative(step.lhs.of, step.lhs.wrt)
             approx = self.approx.derivative(step.lhs.of, step.lhs.wrt)
@@ -186,11 +191,38 @@ def _generic_sum(derivation: Any, step: Any) -> Any:
     return Step(step.lhs, tuple(dict.fromkeys(forms)), "total")
 
 
+def _computation(derivation: Any, options: RenderOptions) -> list[Any] | None:
+    """A forward computation over more than ``2 × window + 1`` steps: its definitions of
+    the first and last ``window`` steps around ⋯ (None when it is short)."""
+    graph = derivation.graph
+    timed = [(graph.assignment(s.lhs).step if not graph.is_leaf(s.lhs) else None, s) for s in derivation.steps]
+    times = sorted({t for t, _ in timed} - {None})
+    if len(times) <= 2 * options.window + 1:
+        return None
+    late, early = set(times[-options.window:]), set(times[: options.window])
+    out: list[Any] = []
+    for t, s in timed:
+        if t is None and graph.assignment(s.lhs).role == "total" and len(s.forms[0].args) > 2 * options.window + 1:
+            terms = list(s.forms[0].args)
+            short = total(terms[: options.window] + [Dots()] + terms[-options.window:])
+            out.append(Step(s.lhs, (short,), "value"))
+        elif t is None or t in early:
+            out.append(s)
+        elif t in late:
+            if out and out[-1] is not _ELLIPSIS and not any(o is _ELLIPSIS for o in out):
+                out.append(_ELLIPSIS)
+            out.append(s)
+    return out
+
+
 def plan(derivation: Any, options: RenderOptions) -> list[Any]:
     """The steps to write, in order: the context, the legend of named local partials,
     the lines; for a long recursion, the cell's equations at a generic step, the
     lines of the last and first ``options.window`` time steps around ⋯, and the
-    last line as a sum over t."""
+    last line as a sum over t; for a long forward computation, its first and last
+    ``options.window`` steps around ⋯."""
+    if derivation.wrt is None:
+        return _computation(derivation, options) or list(derivation.steps)
     times = _long(derivation, options)
     legend = list(getattr(derivation, "legend", ()))
     if times is None:

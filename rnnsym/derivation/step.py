@@ -10,7 +10,7 @@ from sympy import Expr
 __all__ = ["Step", "KINDS"]
 
 #: How a step is shown (see :class:`Step`).
-KINDS = ("definition", "chain", "split", "sum", "recall", "local", "total")
+KINDS = ("definition", "chain", "split", "sum", "recall", "local", "total", "value")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class Step:
     - ``"sum"``: each term of ``forms[-1]`` replaced by its value, then the total;
     - ``"recall"``: a definition restated for reference, no numbers;
     - ``"local"``: a local partial written by name elsewhere, defined at a generic step t;
-    - ``"total"``: a long sum written with Σ or ⋯, then its value.
+    - ``"total"``: a long sum written with Σ or ⋯, then its value;
+    - ``"value"``: a long definition written with ⋯, then the quantity's value.
     """
 
     lhs: Expr

@@ -113,7 +113,7 @@ class TensorDerivation(Derivation):
         return self.evaluate_with(evaluation)
 
     def evaluate_with(self, evaluator: Evaluation) -> Matrix:
-        """The matrix from an :class:`~rnnsym.evaluate.Evaluation`'s reverse passes."""
+        """The matrix from an :class:`~rnnsym.evaluation.Evaluation`'s reverse passes."""
         rows, cols = self.shape
 
         def entry(i: int, j: int) -> Expr:

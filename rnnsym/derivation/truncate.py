@@ -3,7 +3,7 @@
 A parameter W is used anew at every step.  The gradient of a loss term L_t
 splits into one *contribution* per step s at which W enters an assignment v
 (z_s, h_s, ŷ_s …): ∂L_t/∂v × ∂⁺v/∂W, with ∂L_t/∂v the derivative along every
-path from v (DESIGN.md, decision 2) and ∂⁺v/∂W the local partial.  Summed
+path from v (docs/architecture.md, "What ∂A/∂B means") and ∂⁺v/∂W the local partial.  Summed
 over every (t, s) they give the full gradient; truncated BPTT keeps some
 pairs and drops the others.  Two conventions (docs/truncation.md):
 
@@ -134,7 +134,7 @@ class _Marked(Expr):
         return f"∂{self.of}/∂{self.wrt}|{'dropped' if self.dropped else self.rule.label()}"
 
     def _rnnsym_value(self, evaluator: Evaluation) -> Expr:
-        """The value at ``evaluator``'s point (the hook :class:`~rnnsym.evaluate.Evaluation` calls)."""
+        """The value at ``evaluator``'s point (the hook :class:`~rnnsym.evaluation.Evaluation` calls)."""
         rule, steps = self.rule, evaluator.graph.steps
         parts = _contributions(evaluator, self.of, self.wrt)
         return Add(*[v for (t, s), v in parts.items() if rule.keeps(t, s, steps) != self.dropped])

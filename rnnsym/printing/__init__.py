@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .lines import Line, assignment_lines, cell_lines, decimal, format_value, join_parts, width
+from ..errors import InputTypeError
+from .line import Line, assignment_lines, cell_lines, decimal, format_value, join_parts, width
 from .printer import PARTIAL, TIMES, Printer, RenderOptions
 
 __all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width",
@@ -26,8 +27,6 @@ def lines(obj: Any, values: Mapping | None = None, options: RenderOptions | None
     """``obj`` as :class:`Line` objects (parts kept apart for layout)."""
     options = options or RenderOptions()
     if not isinstance(options, RenderOptions):
-        from ..errors import InputTypeError
-
         raise InputTypeError("options", options, "a rnnsym.RenderOptions")
     method = getattr(obj, "_rnnsym_lines", None)
     if method is not None:

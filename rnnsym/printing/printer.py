@@ -117,20 +117,36 @@ class Printer(LatexPrinter):
         mark = "^{+}" if expr.local else ""
         return rf"\frac{{{d}{mark} {self._print(expr.of)}}}{{{d} {self._print(expr.wrt)}}}"
 
-    def _factors(self, expr: Expr, joiner: str) -> str:
+    def _factor_texts(self, expr: Expr) -> list[str]:
         parts = []
         for i, factor in enumerate(expr.args):
             text = self._print(factor)
             bracket = isinstance(factor, (Add, Times)) or (i > 0 and text.lstrip().startswith("-"))
             parts.append(rf"\left({text}\right)" if bracket else text)
-        return joiner.join(parts)
+        return parts
+
+    def _factors(self, expr: Expr, joiner: str) -> str:
+        return joiner.join(self._factor_texts(expr))
 
     def pieces(self, expr: Expr) -> tuple[str, ...]:
-        """``expr`` printed as the pieces a line may be broken between: for a sum,
+        r"""``expr`` printed as the pieces a line may be broken between: for a sum,
         its first term, then each further term with its sign (``"+ b"``, ``"- c"``);
-        joined by spaces they are exactly :meth:`doprint` of ``expr``."""
+        for a product written with × (:class:`~rnnsym.forms.Times`), its first
+        factor, then each further factor after its ``\times``.  Joined by spaces
+        they are exactly :meth:`doprint` of ``expr``.
+
+        >>> from rnnsym.forms import Times
+        >>> from rnnsym.notation import symbol
+        >>> a, b, c = symbol("a"), symbol("b"), symbol("c")
+        >>> Printer(RenderOptions()).pieces(Times(2, a + b, c))
+        ('2', '\\times \\left(a + b\\right)', '\\times c')
+        """
         if isinstance(expr, Add) and self._number(expr) is None:
             return tuple(piece.strip() for piece in self._add_pieces(expr))
+        if isinstance(expr, Times) and self._number(expr) is None:
+            first, *rest = self._factor_texts(expr)
+            times = TIMES[self.options.times]
+            return (first, *(f"{times} {text}" for text in rest))
         return (self.doprint(expr),)
 
     def _add_pieces(self, expr: Add) -> list[str]:

@@ -39,15 +39,18 @@ from ..graph import Graph
 from .mp import DIGITS, at_kink, close, forward, numeric, random_point
 from .report import Comparison, GradientReport, show
 
-__all__ = ["check_gradients", "default_wrt", "STEP", "MAX_EXPAND_STEPS", "MAX_EXPAND_OPS"]
+__all__ = ["check_gradients", "default_wrt", "STEP", "MAX_EXPAND_STEPS", "MAX_EXPAND_OPS", "MAX_WRITTEN_STEPS"]
 
 #: Step of the central finite differences.
 STEP = mpmath.mpf(10) ** -20
 #: Non-linear cells with more steps than this skip the expanded-loss check
-#: (the expanded loss grows quickly; DESIGN.md, decision 1).
+#: (the expanded loss grows quickly; docs/architecture.md, "Keep intermediate symbols").
 MAX_EXPAND_STEPS = 6
 #: Expanded losses with more operations than this skip the expanded-loss check.
 MAX_EXPAND_OPS = 20_000
+#: Models over more steps than this are checked through the recursion's lines only: their
+#: compact expression, textbook lines and expanded loss grow with the square of the steps.
+MAX_WRITTEN_STEPS = 16
 
 
 def default_wrt(graph: Graph) -> list[str]:
@@ -71,33 +74,41 @@ class _Checker:
         self.of = graph.symbol(of, "of")
         self.digits = digits
         bound = bind(graph, values)
-        evaluation = Evaluation(graph, {s: n.exact for s, n in bound.items()})
-        self.exact = evaluation.env
+        self.leaves = {s: n.exact for s, n in bound.items()}
         self.point = {str(s): bound[s].exact for s in graph.leaves}
-        self.numbers = forward(graph, self.exact, digits=digits)
+        self.numbers = forward(graph, self.leaves, digits=digits)
         self.linear = graph.polynomial
-        self.rational = all(isinstance(v, sympy.Rational) for v in self.exact.values())
-        # Rendered lines are evaluated exactly when every value is rational, else
-        # with Floats of ``digits`` digits (exact irrational arithmetic is slow).
+        self.rational = graph.rational
+        evaluation = Evaluation(graph, self.leaves)
+        # Values and lines are computed exactly for a model that keeps values rational,
+        # else with decimals of ``digits + 5`` digits (exact irrational towers are slow).
         if self.rational:
             self.evaluator = evaluation
             self.line_rtol = mpmath.mpf(0)
+            self.kinks = at_kink(graph, evaluation.env)
         else:
             self.evaluator = evaluation.decimal(digits + 5)
             self.line_rtol = mpmath.mpf(10) ** -(digits - 15)
+            self.kinks = []
         self.max_expand_steps = max_expand_steps
-        self.kinks = at_kink(graph, self.exact)
         self.fd_rtol = mpmath.mpf(10) ** -(digits // 2 - 5)
         self.rtol = mpmath.mpf(10) ** -(digits - 10)
 
     def rows(self, wrt: Symbol) -> list[Comparison]:
         title = f"d{self.of}/d{wrt}"
-        derivations = {split: derive(self.graph, str(self.of), str(wrt), split) for split in ("loss", "step")}
-        value = derivations["loss"].evaluate(self.point)
+        long = self.graph.steps > MAX_WRITTEN_STEPS
+        splits = ("step",) if long else ("loss", "step")
+        derivations = {split: derive(self.graph, str(self.of), str(wrt), split) for split in splits}
+        value = derivations["step"].value_at(self.evaluator)
         rows = [self.finite_differences(title, wrt, value), self.expanded(title, wrt, value)]
-        expr = derivations["loss"].expr
-        compact = expr.xreplace(self.exact) if self.rational else numeric(expr, self.numbers, self.digits)
-        rows.append(self.compare(title, "compact expression", value, compact, self.rtol))
+        if long:
+            note = (f"skipped: over {self.graph.steps} steps (more than {MAX_WRITTEN_STEPS}) the compact expression "
+                    "and the textbook lines grow with the square of the steps")
+            rows.append(Comparison(title, "compact expression", value, None, None, "skipped", note))
+        else:
+            expr = derivations["loss"].expr
+            compact = expr.xreplace(self.evaluator.env) if self.rational else numeric(expr, self.numbers, self.digits)
+            rows.append(self.compare(title, "compact expression", value, compact, self.rtol))
         for split, derivation in derivations.items():
             rows.append(self.lines(title, split, value, derivation))
         return rows
@@ -112,8 +123,8 @@ class _Checker:
             names = ", ".join(map(str, self.kinks))
             return Comparison(title, check, value, None, None, "skipped", f"relu's argument is exactly 0 at {names}: no derivative there")
         with mpmath.workdps(self.digits):
-            up = forward(self.graph, self.exact, (wrt, STEP), self.digits)[self.of]
-            down = forward(self.graph, self.exact, (wrt, -STEP), self.digits)[self.of]
+            up = forward(self.graph, self.leaves, (wrt, STEP), self.digits)[self.of]
+            down = forward(self.graph, self.leaves, (wrt, -STEP), self.digits)[self.of]
             estimate = (up - down) / (2 * STEP)
         return self.compare(title, check, value, estimate, self.fd_rtol)
 
@@ -123,13 +134,16 @@ class _Checker:
         if not self.linear and self.graph.steps > self.max_expand_steps:
             note = f"skipped: a non-linear cell over {self.graph.steps} steps (more than {self.max_expand_steps}) makes the expanded {self.of} too large"
             return Comparison(title, check, value, None, None, "skipped", note)
+        if self.graph.steps > MAX_WRITTEN_STEPS:
+            note = f"skipped: over {self.graph.steps} steps (more than {MAX_WRITTEN_STEPS}) the expanded {self.of} is too large"
+            return Comparison(title, check, value, None, None, "skipped", note)
         expanded = self.graph.expand(self.of, free=free)
         if sympy.count_ops(expanded) > MAX_EXPAND_OPS:
             note = f"skipped: the expanded {self.of} has more than {MAX_EXPAND_OPS} operations"
             return Comparison(title, check, value, None, None, "skipped", note)
         derivative = sympy.diff(expanded, wrt)
-        if self.linear:
-            other = derivative.xreplace(self.exact)
+        if self.linear:  # a polynomial model: every value is rational, the env exact
+            other = derivative.xreplace(self.evaluator.env)
         else:
             other = numeric(derivative, self.numbers, self.digits)
         return self.compare(title, check, value, other, self.rtol)

@@ -79,7 +79,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         elif e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise ZeroDivisionError("division by zero")
         elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
-            value = walk(e.expr)  # a named exact value (rnnsym.evaluate.Exact): walk its definition
+            value = walk(e.expr)  # a named exact value (rnnsym.exact.Exact): walk its definition
         elif isinstance(e, sympy.Expr) and e.is_number:
             value = mpmath.mpmathify(sympy.N(e, digits + 5))
         else:

@@ -94,8 +94,24 @@ def markdown_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+#: A point with more leaves than this is shown by its first and last few.
+MAX_POINT_ITEMS = 12
+
+
 def point_text(point: Mapping[str, Any]) -> str:
-    return ", ".join(f"{name} = {show(value)}" for name, value in point.items())
+    """The leaves' values as ``name = value`` pairs, the middle left out past
+    :data:`MAX_POINT_ITEMS` leaves (a 1000-step model has 2000 inputs and targets).
+
+    >>> point_text({"W_h": 1, "x_1": 2})
+    'W_h = 1, x_1 = 2'
+    >>> point_text({f"x_{t}": t for t in range(1, 101)})
+    'x_1 = 1, x_2 = 2, x_3 = 3, x_4 = 4, x_5 = 5, x_6 = 6, …(88 more)…, x_95 = 95, x_96 = 96, x_97 = 97, x_98 = 98, x_99 = 99, x_100 = 100'
+    """
+    items = [f"{name} = {show(value)}" for name, value in point.items()]
+    if len(items) > MAX_POINT_ITEMS:
+        half = MAX_POINT_ITEMS // 2
+        items = items[:half] + [f"…({len(items) - 2 * half} more)…"] + items[-half:]
+    return ", ".join(items)
 
 
 @dataclass
