@@ -32,6 +32,7 @@ proportional to the number of steps.
 
 from __future__ import annotations
 
+import heapq
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -49,6 +50,9 @@ __all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate"]
 
 #: Guard digits: decimals asked for with ``digits`` digits are computed with ``digits + GUARD``.
 GUARD = 10
+#: ∂of/∂q for a quantity q is found by a reverse pass that stops at q when that pass
+#: reaches at most this many assignments (∂L_t/∂ŷ_t); else from ``of``'s full, cached pass.
+SHORT_PASS = 64
 
 
 _MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
@@ -184,6 +188,7 @@ class Evaluation:
         self.prec = EXACT_BITS if self.exact else mpmath.libmp.dps_to_prec(digits + GUARD)
         self._tangents: dict[Symbol, dict[Symbol, Any]] = {}
         self._adjoints: dict[Symbol, dict[Symbol, Any]] = {}
+        self._short: dict[tuple[Symbol, Symbol], Any] = {}
         self._decimals: dict[int, Evaluation] = {}
         self._mp_env: dict[Symbol, mpmath.mpf] | None = None
 
@@ -339,9 +344,46 @@ class Evaluation:
 
     def _derivative(self, of: Symbol, wrt: Symbol) -> Any:
         zero = S.Zero if self.exact else mpmath.mpf(0)
-        if of in self._adjoints or wrt not in self._tangents:
-            return self._reverse(of).get(wrt, zero)
-        return self._tangents[wrt].get(of, zero)
+        if of not in self._adjoints and wrt in self._tangents:
+            return self._tangents[wrt].get(of, zero)
+        if of not in self._adjoints and not self.graph.is_leaf(wrt):
+            short = self._short_pass(of, wrt)
+            if short is not None:
+                return short
+        return self._reverse(of).get(wrt, zero)
+
+    def _short_pass(self, of: Symbol, wrt: Symbol) -> Any:
+        """∂of/∂wrt for a quantity ``wrt`` by a reverse pass that stops at ``wrt``
+        (every path from it runs through later assignments), or ``None`` when
+        that pass would reach more than :data:`SHORT_PASS` assignments."""
+        key = (of, wrt)
+        if key in self._short:
+            return self._short[key]
+        graph, stop = self.graph, self.graph.position(wrt)
+        one = S.One if self.exact else mpmath.mpf(1)
+        terms: dict[Symbol, list] = {of: [one]}
+        queue = [-graph.position(of)]  # positions to visit, latest first
+        with mpmath.workprec(self.prec):
+            for _ in range(SHORT_PASS):
+                if not queue or -queue[0] <= stop:
+                    break
+                a = graph.assignments[-heapq.heappop(queue)]
+                g = self._sum(terms.pop(a.target))
+                if g == 0:
+                    continue
+                for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
+                    if pv != 0 and not graph.is_leaf(dep):
+                        if dep not in terms:
+                            terms[dep] = []
+                            heapq.heappush(queue, -graph.position(dep))
+                        terms[dep].append(g * pv)
+            else:
+                if queue and -queue[0] > stop:
+                    return None
+            parts = terms.get(wrt)
+            value = self._sum(parts) if parts else (S.Zero if self.exact else mpmath.mpf(0))
+        self._short[key] = self._atom(value, f"d{of}/d{wrt}")
+        return self._short[key]
 
     def derivative(self, of: Symbol, wrt: Symbol) -> Any:
         """∂of/∂wrt (wrt free): from a pass already made when there is one, else by a reverse pass."""

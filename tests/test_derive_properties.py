@@ -617,3 +617,16 @@ def test_half_squared_loss_is_half_of_squared(activation, data):
     values = exercise_values(cfg, point)
     got = derivation(half, "L", wrt).evaluate(values)
     assert_same_value(2 * got, derivation(full, "L", wrt).evaluate(values), f"2 dL_half/d{wrt} vs dL/d{wrt}")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_short_reverse_passes_agree_with_full_ones(cell):
+    """∂q/∂p found by a pass that stops at p equals the same entry of q's full reverse pass."""
+    graph = rnnsym.build(cell, 2)
+    point = {str(s): sympy.Rational((7 * i) % 9 - 4, 4) for i, s in enumerate(graph.leaves)}
+    full = rnnsym.evaluate(graph, point, digits=30)
+    for of in graph.quantities:
+        adjoints = full.adjoints(of)
+        for wrt in graph.quantities[: graph.position(of)]:
+            fresh = rnnsym.evaluate(graph, point, digits=30)  # nothing cached: the short pass runs
+            assert abs(fresh.derivative(of, wrt) - adjoints.get(wrt, 0)) <= sympy.Float("1e-25") * (1 + abs(adjoints.get(wrt, 0)))

@@ -371,3 +371,17 @@ def test_the_parser_never_hands_a_string_to_eval_or_sympify(monkeypatch):
     monkeypatch.setattr(sympy, "sympify", guard(sympy.sympify))
     monkeypatch.setattr(sympy.parsing.sympy_parser, "parse_expr", guard(sympy.parsing.sympy_parser.parse_expr))
     assert parse_formula(RIGHT + " + 0.5*tanh(h_1)^2 - 1/3", GRAPH) is not None
+
+
+@pytest.mark.slow
+def test_a_1000_step_tanh_model_is_checked_through_its_recursion():
+    from rnnsym.testing.gradients import MAX_WRITTEN_STEPS
+
+    graph = rnnsym.elman(1000, activation="tanh", bias=True)
+    report = check_gradients(graph, wrt=["W_h"], seed=3)
+    checks = {r.check: r for r in report.rows}
+    assert checks["finite differences"].status == "ok"
+    assert [c for c, r in checks.items() if r.status == "ok"] == ["finite differences", "rendered lines, split=step"]
+    assert {r.check for r in report.skipped} == {"compact expression", "sympy.diff of the expanded L"}
+    assert all(str(MAX_WRITTEN_STEPS) in r.note or "non-linear" in r.note for r in report.skipped)
+    assert "more)…" in str(report)  # 2000 inputs and targets are not all listed

@@ -186,8 +186,8 @@ def check_gradients(
     ``values`` maps names to numbers as exercise files do (``"x": [10, 10]``
     or ``"x_1": 10``); ``None`` draws a reproducible random rational point
     (``seed``).  ``wrt`` defaults to every parameter, h_0 and every input.
-    For each, rnnsym's exact value (``derive(graph, of, wrt).evaluate``) is
-    compared with
+    For each, rnnsym's value (``derive(graph, of, wrt).value_at``, exact for a
+    model whose values stay rational) is compared with
 
     - central finite differences at ``digits`` digits (step 1e-20), the loss
       computed in graph order with mpmath numbers;
@@ -197,6 +197,11 @@ def check_gradients(
     - the compact expression ``derive(...).expr`` at the point;
     - every side of every rendered line, for both splits: each must equal
       its left-hand side.
+
+    Over more than :data:`MAX_WRITTEN_STEPS` steps the compact expression,
+    the expanded ``of`` and the per-loss-term lines grow with the square of
+    the steps; they are skipped (and say so), and the value is checked by
+    finite differences and by the lines of the recursion (``split="step"``).
 
     Returns a :class:`GradientReport`; raises :class:`AssertionError` whose
     message is the table when anything disagrees (with ``raises=False``, the
