@@ -270,15 +270,18 @@ class Evaluation:
         if kernel is None:
             one = S.One if self.exact or not raw else mpmath.mpf(1)
             return [one] * len(assignment.dependencies)
-        extras = [assignment.mapping[x] for x in kernel.extras]
-        args = [self.env[s] for s in (*assignment.dependencies, assignment.target, *extras)]
-        with mpmath.workprec(self.prec):
-            values = [f(args) for f in kernel.compiled(self.exact)[1]]
-            if self.exact and self._mp_env is not None:
-                margs = [self._mp_env[s] for s in (*assignment.dependencies, assignment.target, *extras)]
-                mps = [f(margs) for f in kernel.compiled(False)[1]]
-                values = [self._atom(v, f"d{assignment.target}/d{d}", m)
-                          for v, m, d in zip(values, mps, assignment.dependencies)]
+        names = (*assignment.dependencies, assignment.target, *(assignment.mapping[x] for x in kernel.extras))
+        env = self.env
+        args = [env[s] for s in names]
+        if mpmath.mp.prec != self.prec:  # the passes set it once for all their assignments
+            with mpmath.workprec(self.prec):
+                return self.local_partials(assignment, raw)
+        values = [f(args) for f in kernel.compiled(self.exact)[1]]
+        if self.exact and self._mp_env is not None:
+            margs = [self._mp_env[s] for s in names]
+            mps = [f(margs) for f in kernel.compiled(False)[1]]
+            values = [self._atom(v, f"d{assignment.target}/d{d}", m)
+                      for v, m, d in zip(values, mps, assignment.dependencies)]
         return values if raw else [self.number(v) for v in values]
 
     # -- derivative passes ---------------------------------------------------------------------------
@@ -299,21 +302,29 @@ class Evaluation:
                     parts = terms.pop(a.target, None)
                     if parts is None:
                         continue
-                    g = adj[a.target] = self._atom(self._sum(parts), f"d{target}/d{a.target}")
-                    if g == 0:
+                    g = self._sum(parts)
+                    g = adj[a.target] = self._atom(g, f"d{target}/d{a.target}") if self.exact else g
+                    if not self._nonzero(g):
                         continue
                     for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                        if pv != 0:
+                        if self._nonzero(pv):
                             terms.setdefault(dep, []).append(g * pv)
                 for s, parts in terms.items():  # leaves
-                    adj[s] = self._atom(self._sum(parts), f"d{target}/d{s}")
+                    g = self._sum(parts)
+                    adj[s] = self._atom(g, f"d{target}/d{s}") if self.exact else g
             self._adjoints[target] = adj
         return self._adjoints[target]
+
+    def _nonzero(self, value: Any) -> bool:
+        # an mpf's truth is a cheap test; a sympy value is compared with 0
+        return value != 0 if self.exact else bool(value)
 
     def _sum(self, parts: list) -> Any:
         if len(parts) == 1:
             return parts[0]
-        return sympy.Add(*parts) if self.exact else mpmath.fsum(parts)
+        if self.exact:
+            return sympy.Add(*parts)
+        return parts[0] + parts[1] if len(parts) == 2 else mpmath.fsum(parts)
 
     def _forward_pass(self, source: Symbol) -> dict[Symbol, Any]:
         """The forward (tangent) pass from ``source``, in this evaluation's own arithmetic (cached)."""
@@ -326,11 +337,11 @@ class Evaluation:
                         continue
                     value = None
                     for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                        if dep in tan and pv != 0:
+                        if dep in tan and self._nonzero(pv):
                             term = tan[dep] * pv
                             value = term if value is None else value + term
-                    if value is not None and value != 0:
-                        tan[a.target] = self._atom(value, f"d{a.target}/d{source}")
+                    if value is not None and self._nonzero(value):
+                        tan[a.target] = self._atom(value, f"d{a.target}/d{source}") if self.exact else value
             self._tangents[source] = tan
         return self._tangents[source]
 
@@ -369,10 +380,10 @@ class Evaluation:
                     break
                 a = graph.assignments[-heapq.heappop(queue)]
                 g = self._sum(terms.pop(a.target))
-                if g == 0:
+                if not self._nonzero(g):
                     continue
                 for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                    if pv != 0 and not graph.is_leaf(dep):
+                    if self._nonzero(pv) and not graph.is_leaf(dep):
                         if dep not in terms:
                             terms[dep] = []
                             heapq.heappush(queue, -graph.position(dep))

@@ -53,11 +53,19 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
                 if base not in group:
                     group.append(base)
 
+    # One symbol object per name: lookups by identity stay fast once sympy's cache is full.
+    named = {str(s): s for e in cell.equations for s in e.partials if placeholder(s) is None}
+
+    def symbol_of(name: str) -> Symbol:
+        if name not in named:
+            named[name] = symbol(name)
+        return named[name]
+
     def mapping(t: int) -> dict[Symbol, Symbol]:
         m = {}
         for base in computed | set(inputs) | set(targets) | set(states):
-            m[now(base)] = symbol(at_step(base, t))
-            m[prev(base)] = symbol(at_step(base, t - 1))
+            m[now(base)] = symbol_of(at_step(base, t))
+            m[prev(base)] = symbol_of(at_step(base, t - 1))
         return m
 
     def instantiate(e: Equation, t: int, m: dict[Symbol, Symbol]) -> Assignment:
@@ -70,9 +78,9 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
     for t in loss_steps:
         m = mapping(t)
         assignments += [instantiate(e, t, m) for e in losses]
-    leaves = [symbol(at_step(b, 0)) for b in states] + [symbol(p) for p in cell.parameters]
-    leaves += [symbol(at_step(b, t)) for t in range(1, steps + 1) for b in inputs]
-    leaves += [symbol(at_step(b, t)) for t in loss_steps for b in targets]
+    leaves = [symbol_of(at_step(b, 0)) for b in states] + [symbol_of(p) for p in cell.parameters]
+    leaves += [symbol_of(at_step(b, t)) for t in range(1, steps + 1) for b in inputs]
+    leaves += [symbol_of(at_step(b, t)) for t in loss_steps for b in targets]
     terms = [a.target for a in assignments if a.role == "loss"]
     if terms:
         assignments.append(Assignment(symbol("L"), tuple(terms), None, "total", written=total(terms)))
