@@ -68,6 +68,7 @@ def test_define_cell_rejects_ill_formed_recurrences(equations, field):
         rnnsym.define_cell(equations)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "graph",
     [

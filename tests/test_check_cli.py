@@ -173,6 +173,7 @@ def test_a_missing_key_or_exercise_exits_2(capsys, tmp_path):
     one_error_line(err, "exercise: got")
 
 
+@pytest.mark.slow
 def test_as_a_real_process(tmp_path):
     wrong = key(tmp_path, RIGHT_KEY.replace('"1.d" = "8"', '"1.d" = "-4 + 12 + 1"'))
     result = subprocess.run(

@@ -275,6 +275,7 @@ def test_python_dash_m_bad_input(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
 
 
+@pytest.mark.slow
 def test_console_script(tmp_path):
     script = shutil.which("rnnsym") or str(Path(sys.executable).with_name("rnnsym"))
     assert Path(script).exists(), "the rnnsym console script is not installed"

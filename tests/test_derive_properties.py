@@ -360,6 +360,7 @@ def expanded_loss_agrees(cfg, point):
     return at, memo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cfg", NONLINEAR_SWEEP, ids=lambda c: f"{c.activation}-{'bias' if c.bias else 'nobias'}-{c.loss}-{c.steps}")
 @SWEEP
 @given(data=st.data())
@@ -379,6 +380,7 @@ def test_nonlinear_expanded_derivative_equals_diff_of_expanded_loss(cfg, data):
 # 2. central finite differences of an independent forward pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @HEAVY
 @given(data=st.data())
@@ -402,6 +404,7 @@ def test_finite_differences_agree_with_evaluate(activation, data):
 # 3. split sums add up to the total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @HEAVY
 @given(data=st.data())
@@ -494,6 +497,7 @@ def side_value(evaluate: Evaluation, lhs):
     return evaluate(lhs)
 
 
+@pytest.mark.slow
 @given(question=questions(), data=st.data())
 def test_every_line_of_a_derivation_holds(question, data):
     cfg, of, wrt, split = question
@@ -604,6 +608,7 @@ def test_nonlinear_last_step_loss_equals_diff_of_expanded_loss(activation, loss,
         assert close(numeric(got, at, memo), numeric(want, at, memo)), f"dL/d{name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @HEAVY
 @given(data=st.data())

@@ -338,6 +338,7 @@ def _heavy(n: int, steps: int) -> bool:
     return n > 1 and steps == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant, n, m, steps", list(_configs(lambda n, s: not _heavy(n, s))))
 def test_gradients_and_forward_match_reference(variant, n, m, steps):
     """Every parameter gradient and dL/dh_0 (dL/dc_0) agrees with the reference to
@@ -352,6 +353,7 @@ def test_gradients_and_forward_match_reference(variant, n, m, steps):
     run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant, n, m, steps", list(_configs(_heavy)))
 def test_gradients_hidden_2_three_steps(variant, n, m, steps):
     """Hidden size 2 over three steps.  By default one point and a few drawn
@@ -373,6 +375,7 @@ def test_gradients_hidden_2_three_steps(variant, n, m, steps):
     run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reset", ["before", "after"])
 @settings(max_examples=12 if SLOW else 6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -412,6 +415,7 @@ def _perturbed(point: dict, name: str, index: tuple[int, ...], delta) -> dict:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
 @settings(max_examples=6, deadline=None)
 @given(data=st.data())

@@ -149,6 +149,7 @@ def test_trusted_latex_cannot_write18(capsys, work):
     assert list(work.tmp.iterdir()) == [] and left_running(work.tmp) == []
 
 
+@pytest.mark.slow
 @needs_tex
 def test_a_loop_is_stopped_by_the_timeout_and_tex_is_killed(capsys, work):
     start = time.monotonic()
@@ -161,6 +162,7 @@ def test_a_loop_is_stopped_by_the_timeout_and_tex_is_killed(capsys, work):
     assert list(work.tmp.iterdir()) == [] and left_running(work.tmp) == []
 
 
+@pytest.mark.slow
 @needs_tex
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_during_the_build_stops_tex_and_cleans_up(signum, tmp_path):

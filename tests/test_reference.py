@@ -59,6 +59,7 @@ def test_forward_values_match(data, graph):
         assert agree(env[q], forward[str(q)], model.exact), q
 
 
+@pytest.mark.slow
 @given(st.data(), graphs(min_steps=1, max_steps=5, cells=cells(output_activation=None)))
 def test_gradients_of_every_leaf_match(data, graph):
     point = data.draw(values(graph))
@@ -69,6 +70,7 @@ def test_gradients_of_every_leaf_match(data, graph):
         assert agree(engine, grad[str(leaf)], model.exact), (leaf, engine, grad[str(leaf)])
 
 
+@pytest.mark.slow
 @given(st.data(), graphs(min_steps=1, max_steps=5, cells=cells(output_activation=None)))
 def test_gradients_of_intermediate_quantities_match(data, graph):
     """∂L/∂q with q free (docs/architecture.md, "What ∂A/∂B means") is the reference's adjoint of q."""

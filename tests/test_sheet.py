@@ -110,6 +110,7 @@ def test_compile_pdf_without_latexmk(tmp_path, private_tmp):
 
 # --- PDF builds -----------------------------------------------------------------------
 
+@pytest.mark.slow
 @needs_tex
 def test_reference_sheet_compiles(capsys, tmp_path, private_tmp):
     out = tmp_path / "out"
@@ -130,6 +131,7 @@ def _broken_exercise() -> str:
     return variant(('text = "Compute the predicted value', f'text = "{BROKEN} Compute the predicted value'))
 
 
+@pytest.mark.slow
 @needs_tex
 def test_broken_latex_raises_tex_error_naming_line_and_key(tmp_path, private_tmp):
     document = Sheet([loads(_broken_exercise())]).document()
@@ -144,6 +146,7 @@ def test_broken_latex_raises_tex_error_naming_line_and_key(tmp_path, private_tmp
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.slow
 @needs_tex
 def test_broken_latex_on_the_command_line_keeps_the_tex_and_names_the_key(capsys, tmp_path, private_tmp):
     source = tmp_path / "broken.toml"
@@ -181,6 +184,7 @@ def _num(q: Fraction) -> str:
     return str(q.numerator)
 
 
+@pytest.mark.slow
 @needs_tex
 def test_changed_values_still_compile(capsys, tmp_path, private_tmp):
     source = tmp_path / "changed.toml"

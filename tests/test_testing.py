@@ -28,6 +28,7 @@ ALL_CELLS = cells(output_activation=None)
 # -- check_gradients as a property over the whole space -----------------------------
 
 
+@pytest.mark.slow
 @given(exercises(graphs=graphs(min_steps=1, max_steps=5, cells=ALL_CELLS)))
 def test_every_leaf_of_every_drawn_model_checks_out(exercise):
     report = check_gradients(exercise.graph, exercise.values)
@@ -35,6 +36,7 @@ def test_every_leaf_of_every_drawn_model_checks_out(exercise):
     assert report.quantities == [f"dL/d{name}" for name in default_wrt(exercise.graph)]
 
 
+@pytest.mark.slow
 @given(st.data(), graphs(min_steps=2, max_steps=4, cells=ALL_CELLS))
 def test_derivatives_with_respect_to_quantities_check_out(data, graph):
     """∂L/∂q for an intermediate quantity q, q treated as free (docs/architecture.md, "What ∂A/∂B means")."""
@@ -43,11 +45,13 @@ def test_derivatives_with_respect_to_quantities_check_out(data, graph):
     check_gradients(graph, data.draw(values(graph)), wrt=wrt)
 
 
+@pytest.mark.slow
 @given(graphs(min_steps=1, max_steps=3, cells=ALL_CELLS), st.integers(0, 10**6))
 def test_a_seeded_random_point_checks_out(graph, seed):
     assert check_gradients(graph, seed=seed).ok
 
 
+@pytest.mark.slow
 @given(st.data(), graphs(min_steps=1, max_steps=3, cells=ALL_CELLS))
 def test_derivatives_of_other_quantities(data, graph):
     of = data.draw(st.sampled_from([str(q) for q in graph.quantities if not str(q).startswith("L")]))
@@ -254,6 +258,7 @@ def test_a_function_that_fails_is_a_counterexample():
         assert_derivative(lambda v: 1 / Fraction(0), rnnsym.elman(1), "L", "W_y")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "graph, of, wrt, right, wrong",
     [

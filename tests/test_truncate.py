@@ -105,6 +105,7 @@ CELLS = {
 RECURRENT = {"elman": "W_h", "gru": "W_hz", "lstm": "W_hf"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hidden", [1, 2])
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_contributions_add_up_to_the_full_gradient(cell, hidden):
