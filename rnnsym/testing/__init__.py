@@ -13,17 +13,8 @@
 >>> import rnnsym
 >>> from rnnsym.testing import check_gradients
 >>> values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}
->>> report = check_gradients(rnnsym.elman(2), values, wrt=["W_h"])
->>> report
-GradientReport(elman, steps=2, dL/dW_h: 5 checks agree)
->>> print(report)  # doctest: +ELLIPSIS
-quantity  check                         symbolic  numeric  difference  status
-dL/dW_h   finite differences            8         8.0      ...ok
-dL/dW_h   sympy.diff of the expanded L  8         8        0           ok
-dL/dW_h   compact expression            8         8        0           ok
-dL/dW_h   rendered lines, split=loss    8         8        0           ok
-dL/dW_h   rendered lines, split=step    8         8        0           ok
-at h_0 = 1, W_h = 1, W_x = 1/10, W_y = 2, x_1 = 10, x_2 = 10, y_1 = 5, y_2 = 5
+>>> check_gradients(rnnsym.elman(2), values, wrt=["W_h", "W_x"])
+GradientReport(elman, steps=2, dL/dW_h, dL/dW_x: 10 checks agree)
 """
 
 
