@@ -280,6 +280,8 @@ class Evaluation:
                     break
                 a = graph.assignments[-heapq.heappop(queue)]
                 g = self._sum(terms.pop(a.target))
+                if self.exact:  # named, so that exact sums stay shallow
+                    g = self._atom(g, f"d{of}/d{a.target}")
                 if not self._nonzero(g):
                     continue
                 for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
@@ -293,7 +295,7 @@ class Evaluation:
                     return None
             parts = terms.get(wrt)
             value = self._sum(parts) if parts else (S.Zero if self.exact else mpmath.mpf(0))
-        self._short[key] = self._atom(value, f"d{of}/d{wrt}")
+            self._short[key] = self._atom(value, f"d{of}/d{wrt}")
         return self._short[key]
 
     def derivative(self, of: Symbol, wrt: Symbol) -> Any:

@@ -333,3 +333,12 @@ def test_no_approximation_when_disabled():
     assert r"\approx" not in line
     three = compute(elman(2, activation="tanh"), "h_1").latex(TANH_VALUES, RenderOptions(approx_digits=3))[-1]
     assert three.endswith(r"\approx 0.462")
+
+
+def test_a_long_forward_computation_is_shortened_in_each_group():
+    values = {"h_0": 1, "x": [1] * 8, "y": [1] * 8, "W_h": 1, "W_x": 1, "W_y": 1}
+    lines = compute(elman(8), "L").latex(values)
+    assert lines.count(r"\vdots") == 2  # the steps h_3 … ŷ_6, then the loss terms L_3 … L_6
+    assert lines[-1] == r"L = L_{1} + L_{2} + \cdots + L_{7} + L_{8} = 204"
+    assert [line.split(" =")[0] for line in lines if line.startswith("L_")] == ["L_{1}", "L_{2}", "L_{7}", "L_{8}"]
+    assert sum((t + 1 - 1) ** 2 for t in range(1, 9)) == 204  # ŷ_t = t + 1, y_t = 1

@@ -387,6 +387,14 @@ def test_a_1000_step_tanh_model_is_checked_through_its_recursion():
     checks = {r.check: r for r in report.rows}
     assert checks["finite differences"].status == "ok"
     assert [c for c, r in checks.items() if r.status == "ok"] == ["finite differences", "rendered lines, split=step"]
-    assert {r.check for r in report.skipped} == {"compact expression", "sympy.diff of the expanded L"}
+    assert {r.check for r in report.skipped} == {"compact expression", "sympy.diff of the expanded L", "rendered lines, split=loss"}
     assert all(str(MAX_WRITTEN_STEPS) in r.note or "non-linear" in r.note for r in report.skipped)
     assert "more)…" in str(report)  # 2000 inputs and targets are not all listed
+
+
+def test_relus_kink_is_found_in_a_model_with_irrational_values():
+    graph = rnnsym.elman(2, activation="relu", output_activation="sigmoid")
+    point = {"h_0": 1, "x": [1, 1], "y": [0, 1], "W_h": 1, "W_x": -1, "W_y": 2}
+    report = check_gradients(graph, point, wrt=["W_h"])
+    (skipped,) = report.skipped
+    assert skipped.check == "finite differences" and "exactly 0 at h_1" in skipped.note

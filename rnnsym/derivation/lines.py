@@ -201,16 +201,19 @@ def _computation(derivation: Any, options: RenderOptions) -> list[Any] | None:
         return None
     late, early = set(times[-options.window:]), set(times[: options.window])
     out: list[Any] = []
+    skipped = False  # steps were left out since the last line written: ⋮ goes before the next
     for t, s in timed:
+        if t is not None and t not in early and t not in late:
+            skipped = True
+            continue
+        if skipped:
+            out.append(_ELLIPSIS)
+            skipped = False
         if t is None and graph.assignment(s.lhs).role == "total" and len(s.forms[0].args) > 2 * options.window + 1:
             terms = list(s.forms[0].args)
             short = total(terms[: options.window] + [Dots()] + terms[-options.window:])
             out.append(Step(s.lhs, (short,), "value"))
-        elif t is None or t in early:
-            out.append(s)
-        elif t in late:
-            if out and out[-1] is not _ELLIPSIS and not any(o is _ELLIPSIS for o in out):
-                out.append(_ELLIPSIS)
+        else:
             out.append(s)
     return out
 
