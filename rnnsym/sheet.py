@@ -17,7 +17,7 @@ from typing import Sequence
 from .errors import InputError, InputTypeError
 from .exercise import Exercise
 from .limits import TEX_TIMEOUT
-from .printing import Line, RenderOptions, join_parts, width
+from .printing import Line, RenderOptions, balance, join_parts, split_piece, width
 from .tex import Document, compile_pdf, escape, vet
 
 __all__ = ["Sheet", "ROW_WIDTH", "display", "rows"]
@@ -51,7 +51,7 @@ def _cells(line: Line, room: float, first_room: float) -> list[tuple[str, bool]]
             continue
         chunks: list[list[str]] = [[]]
         used = 0.0
-        for piece in pieces:
+        for piece in (sub for piece in pieces for sub in split_piece(piece, room)):
             w = width(piece)
             if chunks[-1] and used + w > limit:
                 chunks.append([])
@@ -59,7 +59,7 @@ def _cells(line: Line, room: float, first_room: float) -> list[tuple[str, bool]]
                 limit = room
             chunks[-1].append(piece)
             used += w
-        cells += [(" ".join(chunk), k > 0) for k, chunk in enumerate(chunks)]
+        cells += [(balance(" ".join(chunk)), k > 0) for k, chunk in enumerate(chunks)]
     return cells
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import InputTypeError
-from .line import Line, assignment_lines, cell_lines, decimal, format_value, join_parts, width
+from .line import Line, assignment_lines, balance, cell_lines, decimal, format_value, join_parts, split_piece, width
 from .printer import PARTIAL, TIMES, Printer, RenderOptions
 
-__all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width",
+__all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance",
            "assignment_lines", "cell_lines", "TIMES", "PARTIAL"]
 
 

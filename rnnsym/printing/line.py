@@ -22,7 +22,7 @@ from ..exact import Exact
 from ..numbers import decimal_latex, format_exact
 from .printer import Printer, RenderOptions
 
-__all__ = ["Line", "join_parts", "format_value", "decimal", "width", "assignment_lines", "cell_lines"]
+__all__ = ["Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance", "assignment_lines", "cell_lines"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,92 @@ def width(latex: str) -> float:
     while fraction.search(text):
         text = fraction.sub(lambda m: "x" * max(len(m.group(1)), len(m.group(2))), text)
     return len(re.sub(r"[{} ,]", "", text)) * 1.1
+
+
+_TOKEN = re.compile(r"\\left[(\[|.]|\\right[)\]|.]|\\[A-Za-z]+|.", re.S)
+_TERMS = (" + ", " - ")
+_FACTORS = (r" \times ", r" \cdot ")
+
+
+def _top_level(latex: str, separators: tuple[str, ...]) -> list[str]:
+    """``latex`` split before each of ``separators`` outside braces and brackets
+    (the separator starts the piece after it)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if depth == 0 and i > start:
+            sep = next((s for s in separators if latex.startswith(s, i)), None)
+            if sep is not None:
+                out.append(latex[start:i])
+                start = i + 1
+                i += len(sep)
+                continue
+        token = _TOKEN.match(latex, i).group(0)
+        depth += (token == "{" or token.startswith(r"\left")) - (token == "}" or token.startswith(r"\right"))
+        i += len(token)
+    out.append(latex[start:])
+    return out
+
+
+def _closed(latex: str) -> bool:
+    """Whether every bracket and brace of ``latex`` closes inside it, none before it opens."""
+    depth = 0
+    for token in _TOKEN.findall(latex):
+        depth += (token == "{" or token.startswith(r"\left")) - (token == "}" or token.startswith(r"\right"))
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def split_piece(piece: str, room: float) -> list[str]:
+    r"""``piece`` (a term or factor of a line) broken, if it is wider than
+    ``room``, into pieces between its own terms and factors, going inside its
+    outermost brackets when it is one bracketed group; the brackets may then
+    open on one piece and close on another (:func:`balance` closes each row).
+
+    >>> split_piece(r"\times \left(a + b \times c\right)", 3)
+    ['\\times \\left(a', '+ b', '\\times c\\right)']
+    >>> split_piece("a + b", 20)
+    ['a + b']
+    """
+    if width(piece) <= room:
+        return [piece]
+    parts = _split(piece)
+    if len(parts) > 1:
+        return [sub for part in parts for sub in split_piece(part, room)]
+    match = re.fullmatch(r"((?:\\times |\\cdot |[-+] )?)\\left\((.*)\\right\)", piece, re.S)
+    if match is None or not _closed(match.group(2)):
+        return [piece]
+    inner = [sub for part in _split(match.group(2)) for sub in split_piece(part, room)]
+    if len(inner) < 2:
+        return [piece]
+    return [match.group(1) + r"\left(" + inner[0], *inner[1:-1], inner[-1] + r"\right)"]
+
+
+def _split(latex: str) -> list[str]:
+    """``latex`` split between its terms, or if it is one term, between its factors."""
+    terms = _top_level(latex, _TERMS)
+    return terms if len(terms) > 1 else _top_level(latex, _FACTORS)
+
+
+def balance(latex: str) -> str:
+    r"""``latex`` with ``\left.`` before and ``\right.`` after it as needed for
+    its ``\left``/``\right`` pairs to match, so that it can stand as one row.
+
+    >>> balance(r"\times \left(a + b")
+    '\\times \\left(a + b \\right.'
+    >>> balance(r"+ c\right)")
+    '\\left. + c\\right)'
+    """
+    opened = closed = 0
+    for token in _TOKEN.findall(latex):
+        if token.startswith(r"\left"):
+            opened += 1
+        elif token.startswith(r"\right"):
+            if opened:
+                opened -= 1
+            else:
+                closed += 1
+    return r"\left. " * closed + latex + r" \right." * opened
 
 
 def join_parts(parts: tuple[str, ...] | list[str]) -> str:
