@@ -48,7 +48,7 @@ import sympy
 
 from .errors import InputError, InputTypeError
 from .evaluation import GUARD
-from .exact import Exact, mp_value
+from .exact import Exact, exact_form, mp_value
 from .exercise import Exercise, Question
 from .numbers import Number, parse_number
 from .testing.report import markdown_table
@@ -163,8 +163,6 @@ def exact_text(value: Any) -> str:
         return str(value)
     if not isinstance(value, sympy.Expr) or _size(value) > MAX_EXACT_CHARS:
         return ""
-    from .exact import exact_form
-
     form = exact_form(value).replace(
         lambda e: isinstance(e, sympy.Function) and not _sympy_function(e),
         lambda e: e.rewrite(sympy.exp),
