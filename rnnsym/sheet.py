@@ -30,6 +30,7 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
+\usepackage{tikz}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5\baselineskip}
 \allowdisplaybreaks
