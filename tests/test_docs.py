@@ -34,3 +34,28 @@ def test_code_block_runs_alone(doc, line, code, tmp_path, monkeypatch):
 
 def test_blocks_are_found():
     assert len(list(_blocks())) > 10
+
+
+def _unpasteable(code: str) -> list[str]:
+    """Compound statements (``for``, ``def``, a decorator, …) not closed by a bare
+    ``...`` line: doctest runs them, but a Python prompt waits for more input."""
+    lines = code.splitlines()
+    bad = []
+    for i, line in enumerate(lines):
+        if line.startswith(">>> ") and (line.rstrip().endswith(":") or line.startswith(">>> @")):
+            j = i + 1
+            while j < len(lines) and lines[j].startswith("..."):
+                j += 1
+            if lines[j - 1].rstrip() != "...":
+                bad.append(line)
+    return bad
+
+
+@pytest.mark.parametrize("doc, line, code", list(_blocks()))
+def test_code_block_pastes_into_a_prompt(doc, line, code):
+    assert not _unpasteable(code), f"{doc.name}:{line}: close these with a bare '...' line: {_unpasteable(code)}"
+
+
+def test_an_unclosed_loop_is_caught():
+    assert _unpasteable(">>> for i in range(2):\n...     print(i)\n0\n1\n")
+    assert not _unpasteable(">>> for i in range(2):\n...     print(i)\n...\n0\n1\n")
