@@ -44,7 +44,8 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"rnnsym: error: {message} (see '{self.prog} --help')\n")
 
-    def parse_known_args(self, args=None, namespace=None):
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
         if not self.intermixed:
             return super().parse_known_args(args, namespace)
         self.intermixed = False  # parse_known_intermixed_args calls parse_known_args twice
@@ -148,11 +149,13 @@ def _truncated(exercise: Exercise, question: Question, args: argparse.Namespace)
     if question.wrt is None:
         raise InputError("--truncate", args.truncate, f"no truncation for a quantity ({question.find!r}), only for a derivative")
     try:
-        return _derivation(exercise.graph, question.of, question.wrt, question.split, args.truncate, args.truncation or "per-loss")
+        return _derivation(exercise.graph, question.of, question.wrt, question.split,
+                           args.truncate, args.truncation or "per-loss")
     except InputError as error:
         if error.field not in ("truncate", "truncation"):
             raise
-        raise InputError(f"--{error.field}", error.value, error.expected.replace("truncation=", "--truncation ").replace("(truncation ", "(--truncation ")) from None
+        expected = error.expected.replace("truncation=", "--truncation ").replace("(truncation ", "(--truncation ")
+        raise InputError(f"--{error.field}", error.value, expected) from None
 
 
 def _truncate_k(text: str) -> int | tuple[int, int]:
@@ -187,6 +190,7 @@ def _init(args: argparse.Namespace) -> int:
     path = Path(args.name)
     if path.suffix.lower() != ".toml":
         raise InputError("NAME", args.name, "a file name ending in .toml, or - for standard output")
+    check_output(path, field="NAME")  # a name the file system takes, in a writable folder
     if path.is_symlink() or path.exists():
         raise InputError("NAME", args.name, "a new file name (it exists; rnnsym init never overwrites a file)")
     write_file(path, text, field="NAME")

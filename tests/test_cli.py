@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
@@ -11,8 +13,10 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import rnnsym
+from rnnsym.cli import main
 from rnnsym.exercise import REFERENCE
 from rnnsym.printing import RenderOptions
 from rnnsym.templates import template
@@ -169,6 +173,22 @@ def test_derive_digits_are_the_decimals_shown(digits, capsys, work):
     assert shown and all(len(n.removesuffix(".0").lstrip("-0.").replace(".", "")) <= digits for n in shown)
     assert any(len(n.lstrip("-0.").replace(".", "")) == digits for n in shown)
     assert out != run(capsys, "derive", path, "dL/dW_h")[1]
+
+
+@settings(max_examples=40)
+@given(flag=st.sampled_from(["--truncate", "--digits"]), text=st.text(max_size=8))
+def test_derive_flag_values_run_or_give_one_line(flag, text):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["derive", "dL/dW_h", f"{flag}={text}"])
+        except SystemExit as exit_:
+            code = exit_.code
+    if code == 0:
+        assert err.getvalue() == "" and out.getvalue().splitlines()[-1].endswith(" = 8")
+    else:
+        assert code == 2 and out.getvalue() == ""
+        one_error_line(err.getvalue(), flag)
 
 
 @pytest.mark.parametrize(

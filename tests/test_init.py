@@ -170,6 +170,7 @@ def test_init_does_not_write_through_a_link(capsys, work):
         (["init", "--cell", "lstm", "--activation", "identity"], ["--activation", "lstm"]),
         (["init", "missing/ex.toml"], ["missing/ex.toml", "directory"]),
         (["init", "a.toml", "b.toml"], ["unrecognized arguments: b.toml"]),
+        (["init", "x" * 300 + ".toml"], ["NAME", "at most", "bytes"]),
     ],
 )
 def test_init_bad_input(argv, words, capsys, work):
