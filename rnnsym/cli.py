@@ -1,37 +1,58 @@
 """The ``rnnsym`` command.
 
 ``rnnsym sheet [EXERCISE.toml] [-o OUT.tex] [--pdf]`` writes a solution sheet
-(the reference exercise when no file is given); ``rnnsym derive EXERCISE.toml
+(the reference exercise when no file is given); ``rnnsym derive [EXERCISE.toml]
 "dL/dW_h"`` prints the lines of one derivation; ``rnnsym check
 [EXERCISE.toml] [--expect KEY.toml]`` checks every answer, and an answer key
-(exit status 1 on a disagreement).  Errors in the input print one line on
+(exit status 1 on a disagreement); ``rnnsym init [NAME.toml] [--cell CELL]``
+writes an exercise file to start from.  Errors in the input print one line on
 stderr and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 import shutil
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
 from .errors import InputError, RnnsymError, TeXError
-from .exercise import REFERENCE, Exercise, load, reference
+from .exercise import REFERENCE, Exercise, Question, load, reference
 from .limits import TEX_TIMEOUT
 from .outputs import check_output, write_file
 from .printing import RenderOptions
+from .rules import ACTIVATIONS
+from .derivation import derive as _derivation
+from .derivation.truncate import CONVENTIONS
 from .sheet import Sheet
 from .tex import INSTALL_HINT, compile_pdf
+from .templates import TEMPLATES, template
 
 __all__ = ["main"]
 
 
 class _Parser(argparse.ArgumentParser):
+    #: options and positionals in any order, an optional positional first (``derive [EXERCISE] FIND``)
+    intermixed = False
+
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"rnnsym: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        if not self.intermixed:
+            return super().parse_known_args(args, namespace)
+        self.intermixed = False  # parse_known_intermixed_args calls parse_known_args twice
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self.intermixed = True
 
 
 def _exercise(path: str | None) -> Exercise:
@@ -108,13 +129,75 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _derive(args: argparse.Namespace) -> int:
+    if args.exercise is None and args.find.lower().endswith(".toml"):
+        raise _usage(f"the following arguments are required: find, after the exercise {args.find!r} "
+                     f"(e.g. rnnsym derive {shlex.quote(args.find)} \"dL/dW_h\")")
     exercise = _exercise(args.exercise)
     question = exercise.ask(args.find, split=args.split)
-    answer = exercise.answer(question)
-    for line in answer.latex(exercise.evaluation, _options(args)):
+    truncated = args.truncate is not None or args.truncation is not None
+    answer = _truncated(exercise, question, args) if truncated else exercise.answer(question)
+    options = _options(args) if args.digits is None else replace(_options(args), approx_digits=args.digits)
+    for line in answer.latex(exercise.evaluation, options):
         print(line)
-    for note in answer.notes(exercise.evaluation, _options(args)):
+    for note in answer.notes(exercise.evaluation, options):
         print(f"% {note}")
+    return 0
+
+
+def _truncated(exercise: Exercise, question: Question, args: argparse.Namespace):
+    """``derive --truncate K [--truncation C]``: truncated BPTT; an error names the flag."""
+    if question.wrt is None:
+        raise InputError("--truncate", args.truncate, f"no truncation for a quantity ({question.find!r}), only for a derivative")
+    try:
+        return _derivation(exercise.graph, question.of, question.wrt, question.split,
+                           args.truncate, args.truncation or "per-loss")
+    except InputError as error:
+        if error.field not in ("truncate", "truncation"):
+            raise
+        expected = error.expected.replace("truncation=", "--truncation ").replace("(truncation ", "(--truncation ")
+        raise InputError(f"--{error.field}", error.value, expected) from None
+
+
+def _truncate_k(text: str) -> int | tuple[int, int]:
+    """``K`` or ``K1,K2`` as argparse reads ``--truncate``."""
+    parts = text.split(",")
+    if 1 <= len(parts) <= 2 and all(re.fullmatch(r"\s*[0-9]{1,9}\s*", p) for p in parts):
+        numbers = tuple(int(p) for p in parts)
+        return numbers[0] if len(numbers) == 1 else numbers
+    raise argparse.ArgumentTypeError(f"got {text!r}, expected K, an integer >= 1 (or K1,K2 with --truncation k1-k2)")
+
+
+#: ``derive --digits``: at most this many significant digits, the limit of RenderOptions.approx_digits.
+_MAX_DIGITS = 50
+
+
+def _digits(text: str) -> int:
+    value = int(text) if re.fullmatch(r"\s*[0-9]{1,3}\s*", text) else 0
+    if not 1 <= value <= _MAX_DIGITS:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a number of significant digits from 1 to {_MAX_DIGITS}")
+    return value
+
+
+def _init(args: argparse.Namespace) -> int:
+    """``rnnsym init [NAME] [--cell CELL] [--activation ACT]``: a new exercise file, never over an existing one."""
+    try:
+        text = template(args.cell, args.activation)
+    except InputError as error:  # named as the flag
+        raise InputError(f"--{error.field}", error.value, error.expected) from None
+    if args.name == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.name)
+    if path.suffix.lower() != ".toml":
+        raise InputError("NAME", args.name, "a file name ending in .toml, or - for standard output")
+    check_output(path, field="NAME")  # a name the file system takes, in a writable folder
+    if path.is_symlink() or path.exists():
+        raise InputError("NAME", args.name, "a new file name (it exists; rnnsym init never overwrites a file)")
+    write_file(path, text, field="NAME")
+    cell = args.cell or ("elman" if args.activation else None)
+    what = "the reference exercise, every key explained" if cell is None else f"an exercise on the {cell} cell"
+    print(f"wrote {path} ({what})")
+    print(f"next: rnnsym sheet {shlex.quote(str(path))} --pdf")
     return 0
 
 
@@ -148,10 +231,16 @@ def _parser() -> argparse.ArgumentParser:
     sheet.set_defaults(run=_sheet)
 
     derive = commands.add_parser("derive", help="print the lines of one derivation")
-    derive.add_argument("exercise", help="exercise TOML file")
+    derive.intermixed = True
+    derive.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
     derive.add_argument("find", help='a quantity ("yhat_2") or a derivative ("dL/dW_h")')
     derive.add_argument("--split", choices=["auto", "loss", "step"], default="auto",
                         help="per loss term (the textbook), per time step (the recursion), or chosen by size (default)")
+    derive.add_argument("--truncate", type=_truncate_k, metavar="K",
+                        help="truncated BPTT: each loss term back-propagated K steps (K1,K2 with --truncation k1-k2)")
+    derive.add_argument("--truncation", choices=CONVENTIONS, help="the truncation convention (default per-loss)")
+    derive.add_argument("--digits", type=_digits, metavar="N",
+                        help="significant digits of the decimals shown for irrational values (default 6)")
     render_flags(derive)
     derive.set_defaults(run=_derive)
 
@@ -159,6 +248,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
     check.add_argument("--expect", metavar="KEY.toml", help="answer key: an [answers] table of labels and numbers or formulas")
     check.set_defaults(run=_check)
+
+    init = commands.add_parser("init", help="write an exercise file to start from")
+    init.add_argument("name", nargs="?", default="exercise.toml", metavar="NAME",
+                      help="the file to write, a new .toml file, or - for stdout (default: exercise.toml)")
+    init.add_argument("--cell", choices=sorted(TEMPLATES), help="a short exercise on this cell (default: the reference exercise, every key explained)")
+    init.add_argument("--activation", choices=list(ACTIVATIONS), help="the elman cell's activation (implies --cell elman)")
+    init.set_defaults(run=_init)
     return parser
 
 

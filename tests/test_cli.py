@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import rnnsym
+from rnnsym.cli import main
+from rnnsym.exercise import REFERENCE
+from rnnsym.printing import RenderOptions
+from rnnsym.templates import template
 
 from support import SEED_ANSWERS, TEXT, chains, has_chain, needs_tex, one_error_line, run, variant  # noqa: E402
 
@@ -102,6 +110,112 @@ def test_render_flags(capsys, work):
     assert out.splitlines()[-1] == r"\frac{\partial L}{\partial h_{1}} = -4 + 4 = 0"
     _, out, _ = run(capsys, "sheet", "-o", "-", "--times", "cdot")
     assert r"\times" not in "\n".join(chains(out))
+
+
+# --- derive: the reference exercise by default, truncated BPTT, digits ------------------
+
+PACKAGED = str(resources.files("rnnsym.exercises").joinpath(REFERENCE))
+
+
+def derivation_output(exercise, find: str, options: RenderOptions | None = None, **truncation) -> list[str]:
+    """What ``rnnsym derive`` prints for ``find``, computed through the Python API."""
+    of, wrt = find[1:].split("/d")
+    d = rnnsym.derive(exercise.graph, of, wrt, **truncation)
+    return d.latex(exercise.evaluation, options) + [f"% {note}" for note in d.notes(exercise.evaluation, options)]
+
+
+@pytest.mark.parametrize("argv", [["dL/dW_h"], ["dL/dh_1", "--split", "step"], ["yhat_2", "--times", "cdot"],
+                                  ["dL/dW_h", "--truncate", "1"]])
+def test_derive_defaults_to_the_reference_exercise(argv, capsys, work):
+    default = run(capsys, "derive", *argv)
+    assert default[0] == 0 and default[1]
+    assert default == run(capsys, "derive", PACKAGED, *argv)
+    work.untouched()
+
+
+def test_derive_takes_options_anywhere(capsys, work):
+    path = work.write(TEXT)
+    runs = [run(capsys, "derive", *argv) for argv in (
+        [path, "dL/dW_h", "--split", "step"],
+        [path, "--split", "step", "dL/dW_h"],
+        ["--split", "step", path, "dL/dW_h"],
+    )]
+    assert runs[0][0] == 0 and runs[0][1].splitlines()[-1] == r"\frac{\partial L}{\partial W_{h}} = 0 + 8 = 8"
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+@pytest.mark.parametrize("truncate, convention", [("1", None), ("2", None), ("3", None), ("2", "per-loss"),
+                                                  ("1,2", "k1-k2"), ("2,3", "k1-k2")])
+def test_derive_truncate_is_the_api_s_truncation(truncate, convention, capsys, work):
+    path = work.write(template("elman"))  # three steps: k = 1, 2 drop terms, k = 3 keeps all
+    argv = ["derive", path, "dL/dW_h", "--truncate", truncate, *(["--truncation", convention] if convention else [])]
+    code, out, err = run(capsys, *argv)
+    assert (code, err) == (0, "")
+    k = tuple(int(n) for n in truncate.split(","))
+    exercise = rnnsym.load(path)
+    expected = derivation_output(exercise, "dL/dW_h", truncate=k[0] if len(k) == 1 else k, truncation=convention or "per-loss")
+    assert out.splitlines() == expected
+    full = derivation_output(exercise, "dL/dW_h")
+    assert out.splitlines() != full
+    # the last line sets kept and dropped beside the full gradient, which ends the untruncated derivation
+    assert out.splitlines()[-1].rpartition(" = ")[2] == full[-1].rpartition(" = ")[2]
+
+
+@pytest.mark.parametrize("digits", [1, 3, 12])
+def test_derive_digits_are_the_decimals_shown(digits, capsys, work):
+    path = work.write(template("elman", activation="tanh"))
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--digits", str(digits))
+    assert (code, err) == (0, "")
+    exercise = rnnsym.load(path)
+    assert out.splitlines() == derivation_output(exercise, "dL/dW_h", RenderOptions(approx_digits=digits))
+    shown = re.findall(r"\\approx (-?[0-9.]+)", out)
+    # significant digits: leading zeros and mpmath's ".0" after a whole number do not count
+    assert shown and all(len(n.removesuffix(".0").lstrip("-0.").replace(".", "")) <= digits for n in shown)
+    assert any(len(n.lstrip("-0.").replace(".", "")) == digits for n in shown)
+    assert out != run(capsys, "derive", path, "dL/dW_h")[1]
+
+
+@settings(max_examples=40)
+@given(flag=st.sampled_from(["--truncate", "--digits"]), text=st.text(max_size=8))
+def test_derive_flag_values_run_or_give_one_line(flag, text):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(["derive", "dL/dW_h", f"{flag}={text}"])
+        except SystemExit as exit_:
+            code = exit_.code
+    if code == 0:
+        assert err.getvalue() == "" and out.getvalue().splitlines()[-1].endswith(" = 8")
+    else:
+        assert code == 2 and out.getvalue() == ""
+        one_error_line(err.getvalue(), flag)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["dL/dW_h", "--truncate", "0"], ["--truncate: got 0", "k >= 1"]),
+        (["dL/dW_h", "--truncate", "-1"], ["--truncate", "'-1'"]),
+        (["dL/dW_h", "--truncate", "two"], ["--truncate", "'two'"]),
+        (["dL/dW_h", "--truncate", "1,2"], ["--truncate: got (1, 2)", "--truncation"]),
+        (["dL/dW_h", "--truncate", "3,2", "--truncation", "k1-k2"], ["--truncate: got (3, 2)", "k1 <= k2"]),
+        (["dL/dW_h", "--truncation", "k1-k2"], ["--truncate", "--truncation 'k1-k2'"]),
+        (["dL/dW_h", "--truncation", "weekly"], ["--truncation", "'weekly'"]),
+        (["yhat_2", "--truncate", "1"], ["--truncate: got 1", "quantity"]),
+        (["dL/dW_h", "--digits", "0"], ["--digits", "'0'", "1 to 50"]),
+        (["dL/dW_h", "--digits", "51"], ["--digits", "'51'", "1 to 50"]),
+        (["dL/dW_h", "--digits", "2.5"], ["--digits", "'2.5'"]),
+        (["dL/dW_h", "--digits", "many"], ["--digits", "'many'"]),
+        (["nope.toml", "dL/dW_h"], ["exercise: got 'nope.toml'", "No such file"]),
+        (["nope.toml"], ["required: find", "nope.toml"]),
+        ([], ["required: find"]),
+    ],
+)
+def test_derive_bad_flags(argv, words, capsys, work):
+    code, out, err = run(capsys, "derive", *argv)
+    assert (code, out) == (2, "")
+    one_error_line(err, *words)
+    work.untouched()
 
 
 # --- bad input: exit 2, one line naming the key and the value, nothing written ---------
