@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 import rnnsym
+import rnnsym.strategies
 from rnnsym import InputError, InputTypeError, RenderOptions, Sheet, loads
+from rnnsym.binding import bind
 from rnnsym.errors import LimitError
 from rnnsym.grading import check_exercise, loads_key
 from rnnsym.notation import spell
@@ -114,6 +116,24 @@ def test_vectors_and_matrices_are_given_as_matrices():
         assert f"${spell(name)} = {matrix(rows)}$" in tex, name
     assert all(s in tex for s in stated({"x": ex.values["x"], "y": ex.values["y"]}))
     assert "= \\begin{bmatrix}" not in "\n".join(chains(tex))
+
+
+@given(rnnsym.strategies.exercises(graphs=rnnsym.strategies.graphs(max_steps=2)))
+def test_any_question_sheet_states_every_value_and_derives_nothing(ex):
+    tex = Sheet([ex], kind="questions").tex()
+    assert chains(tex) == [] and r"\paragraph{Answer}" not in tex
+    (given_line,) = [line for line in tex.splitlines() if line.startswith(r"\paragraph{Given}")]
+    numbers = bind(ex.graph, ex.values)
+    groups = {str(leaf).partition("[")[0] for leaf in ex.graph.leaves}
+    assert given_line.count("$") == 2 * len(groups)  # one formula per scalar, vector or matrix
+    for leaf in ex.graph.leaves:
+        name = str(leaf)
+        if "[" not in name:
+            assert f"${spell(name)} = {numbers[leaf].latex}$" in given_line
+        else:
+            assert numbers[leaf].latex in given_line
+    for q in ex.questions:  # no text: the sheet says what to find
+        assert "Compute $" + (rf"\frac{{\partial L}}{{\partial {spell(q.wrt)}}}" if q.wrt else spell(q.of)) + "$." in tex
 
 
 def _without_text(*finds: str) -> str:
