@@ -24,7 +24,6 @@ from .limits import MAX_TEXT, TEX_TIMEOUT, check_at_most
 from .notation import symbol
 from .printing import Line, Printer, RenderOptions, balance, join_parts, split_piece, width
 from .tex import Document, compile_pdf, escape, vet
-from .variants import Variant
 
 __all__ = ["Sheet", "Header", "KINDS", "ROW_WIDTH", "display", "rows", "given_values", "prompt"]
 
@@ -249,9 +248,10 @@ class Sheet:
     the questions alone (``"questions"``: each question's text and the exercise's
     values, no answers), or both (the questions, then from a new page the answers).
 
-    ``exercises`` holds :class:`~rnnsym.exercise.Exercise` or
-    :class:`~rnnsym.variants.Variant` objects; several get a section each, and
-    each variant (headed "Variant n: title") starts a new page.  ``header`` adds
+    Several exercises get a section each.  ``variant_numbers``, when given, holds
+    each exercise's number as a variant of a run (:class:`~rnnsym.variants.Variant`,
+    see :meth:`from_variants`): each is then headed "Variant n: title" and starts
+    a new page, on the question sheet and on the solution sheet.  ``header`` adds
     a course, a date and instructions (:class:`Header`).  ``figure``, when
     given, is called with each exercise's graph and returns LaTeX (not a float,
     so that it stays with its exercise) placed after the exercise's intro on
@@ -273,20 +273,26 @@ class Sheet:
     rnnsym.errors.InputError: sheet.kind: got 'answers', expected one of 'solutions', 'questions', 'both'
     """
 
-    exercises: Sequence[Exercise | Variant]
+    exercises: Sequence[Exercise]
     options: RenderOptions = field(default_factory=RenderOptions)
     title: str | None = None
     trust_latex: bool = False
     kind: str = "solutions"
     header: Header | None = None
     figure: Callable[[Graph], str] | None = None
+    variant_numbers: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
         if not self.exercises:
             raise InputError("sheet.exercises", list(self.exercises), "at least one exercise")
         for item in self.exercises:
-            if not isinstance(item, (Exercise, Variant)):
-                raise InputTypeError("sheet.exercises", item, "exercises (rnnsym.Exercise) or variants (rnnsym.variants.Variant)")
+            if not isinstance(item, Exercise):
+                raise InputTypeError("sheet.exercises", item, "exercises (rnnsym.Exercise)")
+        numbers = self.variant_numbers
+        if numbers is not None and (
+            len(numbers) != len(self.exercises) or any(isinstance(n, bool) or not isinstance(n, int) for n in numbers)
+        ):
+            raise InputError("sheet.variant_numbers", numbers, f"one integer per exercise ({len(self.exercises)})")
         if not isinstance(self.trust_latex, bool):
             raise InputTypeError("sheet.trust_latex", self.trust_latex, "true or false")
         if self.kind not in KINDS:
@@ -297,9 +303,10 @@ class Sheet:
             raise InputTypeError("sheet.figure", self.figure, "a function of a graph returning LaTeX, or None")
 
     @classmethod
-    def from_variants(cls, variants: Sequence[Variant], **options) -> "Sheet":
-        """A sheet of ``variants`` (:class:`~rnnsym.variants.Variant`), each in a section
-        "Variant n: title" starting on a new page; ``options`` as :class:`Sheet`'s.
+    def from_variants(cls, variants: Sequence, **options) -> "Sheet":
+        """A sheet of ``variants`` (:class:`~rnnsym.variants.Variant`: an ``exercise``
+        and its ``index``), each in a section "Variant n: title" starting on a new
+        page; ``options`` as :class:`Sheet`'s.
 
         >>> from rnnsym.exercise import reference
         >>> from rnnsym.variants import Variant
@@ -309,20 +316,17 @@ class Sheet:
         """
         variants = list(variants)
         for item in variants:
-            if not isinstance(item, Variant):
+            if not isinstance(getattr(item, "exercise", None), Exercise) or not isinstance(getattr(item, "index", None), int):
                 raise InputTypeError("sheet.variants", item, "variants (rnnsym.variants.Variant)")
-        return cls(variants, **options)
+        return cls([v.exercise for v in variants], variant_numbers=[v.index for v in variants], **options)
 
     def _parts(self) -> list[_Part]:
-        several = len(self.exercises) > 1 or any(isinstance(e, Variant) for e in self.exercises)
-        parts = []
-        for n, item in enumerate(self.exercises):
-            if isinstance(item, Variant):
-                heading = f"Variant {item.index}: {item.exercise.title}"
-                parts.append(_Part(item.exercise, heading, f"variant {item.index}", n > 0))
-            else:
-                parts.append(_Part(item, item.title if several else None, f"exercise {n + 1}" if several else "", False))
-        return parts
+        if self.variant_numbers is not None:
+            return [_Part(exercise, f"Variant {k}: {exercise.title}", f"variant {k}", n > 0)
+                    for n, (k, exercise) in enumerate(zip(self.variant_numbers, self.exercises))]
+        several = len(self.exercises) > 1
+        return [_Part(exercise, exercise.title if several else None, f"exercise {n + 1}" if several else "", False)
+                for n, exercise in enumerate(self.exercises)]
 
     def _opening(self, part: _Part) -> list[tuple[str, str | None]]:
         """The page break, heading, intro and figure an exercise starts with."""

@@ -77,6 +77,10 @@ def test_a_bad_header_figure_or_exercise_is_refused():
         Sheet(["ex.toml"])
     with pytest.raises(InputTypeError, match=r"^sheet\.variants: got Exercise\("):
         Sheet.from_variants([ex])
+    with pytest.raises(InputError, match=r"^sheet\.variant_numbers: got \[1, 2\], expected one integer per exercise \(1\)"):
+        Sheet([ex], variant_numbers=[1, 2])
+    with pytest.raises(InputError, match=r"^sheet\.variant_numbers: got \['1'\]"):
+        Sheet([ex], variant_numbers=["1"])
 
 
 # --- question sheets -------------------------------------------------------------------------------------
@@ -337,6 +341,13 @@ def test_each_variant_has_a_section_and_a_page_of_its_own():
         value = rnnsym.derive(v.exercise.graph, "L", "W_h").evaluate(v.exercise.values)
         assert any(c.startswith(r"\frac{\partial L}{\partial W_{h}} = ") and c.endswith(f" = {value}")
                    for c in chains(section)), (v, value)
+
+
+def test_from_variants_is_the_sheet_of_their_exercises_and_numbers():
+    variants = _variants()
+    for kind in KINDS:
+        numbered = Sheet([v.exercise for v in variants], kind=kind, variant_numbers=[v.index for v in variants])
+        assert Sheet.from_variants(variants, kind=kind).tex() == numbered.tex()
 
 
 def test_variant_keys_name_the_variant():
