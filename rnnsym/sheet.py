@@ -188,16 +188,10 @@ def given_values(exercise: Exercise, options: RenderOptions | None = None) -> st
         groups.setdefault(name, {})[key] = numbers[leaf].latex
     shown = []
     for name, entries in groups.items():
-        if () in entries:
-            value = entries[()]
-        else:
-            rows = max(k[0] for k in entries)
-            cols = max(k[1] for k in entries) if len(next(iter(entries))) == 2 else None
-            if cols is None:
-                lines = [entries[(i,)] for i in range(1, rows + 1)]
-            else:
-                lines = [" & ".join(entries[(i, j)] for j in range(1, cols + 1)) for i in range(1, rows + 1)]
-            value = r"\begin{bmatrix} " + r" \\ ".join(lines) + r" \end{bmatrix}"
+        value = entries.get(())
+        if value is None:  # row i holds the entries (i,) of a vector, (i, j) of a matrix
+            rows = [[v for k, v in sorted(entries.items()) if k[0] == i] for i in sorted({k[0] for k in entries})]
+            value = r"\begin{bmatrix} " + r" \\ ".join(" & ".join(row) for row in rows) + r" \end{bmatrix}"
         shown.append(f"${options.notation.spell(name)} = {value}$")
     return r"\paragraph{Given} " + ", ".join(shown) + "."
 
@@ -230,8 +224,7 @@ def prompt(question: Question, options: RenderOptions | None = None) -> str:
 
 @dataclass(frozen=True)
 class _Part:
-    """One exercise of a sheet: its heading (None on a sheet of one exercise),
-    how its keys are named, and whether it starts a new page."""
+    """One exercise of a sheet: its heading (or None), its keys' prefix, and whether it starts a new page."""
 
     exercise: Exercise
     heading: str | None

@@ -470,3 +470,15 @@ def test_a_both_sheet_of_variants_builds_with_a_page_per_variant(tmp_path, priva
     assert pdf.startswith(b"%PDF")
     assert _pages(pdf, tmp_path) >= 4  # two question pages, then two solution pages at least
     assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.slow
+@needs_tex
+def test_a_both_sheet_with_the_network_figure_builds(tmp_path, private_tmp):
+    from rnnsym.diagram import network_figure
+
+    sheet = Sheet([rnnsym.reference().select(["1.a", "1.d"])], kind="both", figure=network_figure)
+    assert sheet.tex().count(r"\begin{tikzpicture}") == 2  # once on the question sheet, once on the solutions
+    pdf = sheet.pdf()
+    assert pdf.startswith(b"%PDF") and _pages(pdf, tmp_path) >= 2
+    assert list(private_tmp.iterdir()) == []
