@@ -11,17 +11,21 @@ Exercise('Recurrent neural networks: backpropagation through time', elman, steps
 ['yhat_2', 'L', 'dL/dh_1', 'dL/dW_h', 'recurrence', 'vanishing', 'gated', 'truncation']
 >>> ex.answer(ex.questions[3]).evaluate(ex.values)
 8
+
+A question with ``text`` and the author's ``answer`` but neither ``find`` nor
+``show`` is a free-text question: rnnsym derives nothing for it
+(:meth:`Exercise.answer` returns None) and prints the author's answer.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from .derivation import SPLITS, compute, derive
 from .printing import RenderOptions
@@ -52,10 +56,12 @@ _DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 @dataclass(frozen=True)
 class Question:
     """One question: ``find`` is a quantity (``"yhat_2"``) or a derivative
-    (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.analysis.topics`).
-    ``answer`` is the author's own text, printed with the answer; ``truncate``
-    and ``truncation`` ask for truncated BPTT (:mod:`rnnsym.derivation.truncate`);
-    ``demo`` asks a topic for a demonstration on other models too."""
+    (``"dL/dW_h"``); or ``show`` names a topic (:mod:`rnnsym.analysis.topics`);
+    or neither, and the question is free text (:attr:`free_text`), answered by
+    the author's ``answer`` alone.  ``answer`` is the author's own text, printed
+    with the answer; ``truncate`` and ``truncation`` ask for truncated BPTT
+    (:mod:`rnnsym.derivation.truncate`); ``demo`` asks a topic for a
+    demonstration on other models too."""
 
     label: str
     text: str
@@ -69,9 +75,20 @@ class Question:
     truncation: str = "per-loss"
     demo: bool = False
 
+    @property
+    def free_text(self) -> bool:
+        """Whether this question is free text: no ``find``, no ``show``, the author's answer only.
+
+        >>> reference().questions[0].free_text
+        False
+        """
+        return self.show is None and not self.find
+
     def answer(self, graph: Graph, options: RenderOptions | None = None, evaluation: Evaluation | None = None):
         """The derivation that answers this question on ``graph`` (for a topic, its items,
-        computed at ``evaluation``, the exercise's values)."""
+        computed at ``evaluation``, the exercise's values; for a free-text question, None)."""
+        if self.free_text:
+            return None
         if self.show is not None:
             if evaluation is None:
                 raise InputError("values", None, f"the exercise's values to answer the topic {self.show!r}")
@@ -115,7 +132,11 @@ class Exercise:
         return _question({"label": label, "find": find, "split": split}, 0, self.graph, "")
 
     def answer(self, question: Question, options: RenderOptions | None = None):
-        """The derivation answering ``question`` (for a topic, its items), built once per question."""
+        """The derivation answering ``question`` (for a topic, its items; for a
+        free-text question, None: its answer is the author's ``answer_text``),
+        built once per question."""
+        if question.free_text:
+            return None
         if question.show is not None:  # a topic is written with the options
             return question.answer(self.graph, options, self.evaluation)
         if id(question) not in self._answers:
@@ -126,10 +147,36 @@ class Exercise:
         """Every question with its answer, in order."""
         return [(q, self.answer(q, options)) for q in self.questions]
 
+    def select(self, labels: Sequence[str], field: str = "questions") -> "Exercise":
+        """This exercise with only the questions labelled ``labels``, in the file's order
+        (a label given twice counts once).  A label the exercise does not have, or no
+        label at all, is an :class:`~rnnsym.errors.InputError` naming ``field``.
+
+        >>> [q.label for q in reference().select(["1.d", "1.a"]).questions]
+        ['1.a', '1.d']
+        >>> reference().select(["1.a", "9.z"])
+        Traceback (most recent call last):
+        ...
+        rnnsym.errors.InputError: questions: got '9.z', expected a question label of the exercise (one of 1.a, 1.b, 1.c, 1.d, 2.a, 2.b, 2.c, 2.d)
+        """
+        if isinstance(labels, str) or not isinstance(labels, Sequence):
+            raise InputTypeError(field, labels, "a list of question labels")
+        available = [q.label for q in self.questions]
+        for label in labels:
+            if label not in available:
+                raise InputError(field, label, "a question label of the exercise (one of " + ", ".join(available) + ")")
+        if not labels:
+            raise InputError(field, list(labels), "at least one question label (one of " + ", ".join(available) + ")")
+        wanted = set(labels)
+        return replace(self, questions=tuple(q for q in self.questions if q.label in wanted))
+
     def _repr_markdown_(self) -> str:
         parts = [f"### {self.title}"]
         for q, d in self.answers():
             parts.append(f"**{q.label}** {q.text}")
+            if q.free_text:
+                parts.append(f"*Answer:* {q.answer_text}")
+                continue
             if q.show is not None:
                 parts.append(f"(topic `{q.show}`: see the solution sheet)")
                 continue
@@ -194,6 +241,16 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
         return Question(label, text, "", "", None, show=show, answer_text=answer, demo=demo)
     if "demo" in data:
         raise InputError(at("demo"), data["demo"], "no demo without show (a demonstration belongs to a topic)")
+    if "find" not in data:
+        if not answer:
+            raise InputError(at("find"), None, "a find (a quantity or a derivative), a show (a topic) or, for a "
+                             "free-text question, a text with the author's answer (one of them is required)")
+        if not text.strip():
+            raise InputError(at("text"), text, "the question's text (a free-text question is its text and the author's answer)")
+        for key in ("split", "truncate", "truncation"):
+            if key in data:
+                raise InputError(at(key), data[key], f"no {key} without find (a free-text question has no derivation)")
+        return Question(label, text, "", "", None, answer_text=answer)
     find = _string(data, "find", name).strip()
     split = data.get("split", "auto")
     if split not in SPLITS:

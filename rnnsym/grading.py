@@ -82,7 +82,7 @@ def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[s
     answers = data.get("answers")
     if not isinstance(answers, dict):
         raise InputTypeError("answers", answers, "an [answers] table of question labels and answers")
-    labels = [q.label for q in exercise.questions if q.show is None]
+    labels = [q.label for q in exercise.questions if q.show is None and not q.free_text]
     out: dict[str, Expected] = {}
     for label, value in answers.items():
         if label not in labels:
@@ -152,11 +152,13 @@ _HEADER = ("question", "find", "value", "symbolic = numeric?", "expected", "stat
 
 @dataclass
 class ExerciseCheck:
-    """Every question's :class:`QuestionCheck`; ``ok`` when all agree."""
+    """Every question's :class:`QuestionCheck`; ``ok`` when all agree.  ``free_text``
+    holds the free-text questions, which have nothing to check and are listed apart."""
 
     exercise: Exercise
     results: list[QuestionCheck]
     with_key: bool = False
+    free_text: list[Question] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -181,16 +183,25 @@ class ExerciseCheck:
         header = _HEADER if self.with_key else tuple(h for h in _HEADER if h != "expected")
         return kind([r.cells(self.with_key) for r in self.results], header)
 
+    def skipped(self) -> str:
+        """The line naming the free-text questions left unchecked (empty when there are none)."""
+        if not self.free_text:
+            return ""
+        labels = ", ".join(q.label for q in self.free_text)
+        return f"not checked: {labels} (free text: the author's answer, nothing to compute)"
+
     def __str__(self) -> str:
-        lines = [self._table()]
+        lines = [self._table()] if self.results else []
         for r in self.results:
             lines += [f"{r.question.label}: {note}" for note in r.notes]
+        lines += [self.skipped()] if self.free_text else []
         lines.append(self.summary())
         return "\n".join(lines)
 
     def _repr_markdown_(self) -> str:
-        parts = [self._table(markdown_table)]
+        parts = [self._table(markdown_table)] if self.results else []
         parts += [f"**{r.question.label}**: {note}" for r in self.results for note in r.notes]
+        parts += [self.skipped()] if self.free_text else []
         parts.append(self.summary())
         return "\n\n".join(parts)
 
@@ -285,10 +296,13 @@ def _compare(result: QuestionCheck, question: Question, expected: Expected | Non
 
 def check_exercise(exercise: Exercise, key: Mapping[str, Expected] | None = None) -> ExerciseCheck:
     """Check every question of ``exercise``, and the answers in ``key`` (from
-    :func:`load_key`) when given.  See the module docstring for an example."""
+    :func:`load_key`) when given.  Topics and free-text questions have nothing
+    to compute and are skipped (free-text ones are named in :meth:`ExerciseCheck.skipped`).
+    See the module docstring for an example."""
     bound = bind(exercise.graph, exercise.values)
     env = evaluate(exercise.graph, {s: n.exact for s, n in bound.items()}).env
     numbers = forward(exercise.graph, env)
     key = key or {}
-    results = [_check_question(exercise, q, env, numbers, key.get(q.label)) for q in exercise.questions if q.show is None]
-    return ExerciseCheck(exercise, results, with_key=bool(key))
+    results = [_check_question(exercise, q, env, numbers, key.get(q.label))
+               for q in exercise.questions if q.show is None and not q.free_text]
+    return ExerciseCheck(exercise, results, with_key=bool(key), free_text=[q for q in exercise.questions if q.free_text])
