@@ -196,7 +196,8 @@ class Constraints:
         ``"nonzero 1.c"``, ``"within 1.d"``), or None when it satisfies them all."""
         if self.forward:
             scale = 1 if self.forward == "integer" else 10**self.decimals
-            if any((ev.env[q] * scale).q != 1 for q in exercise.graph.quantities):
+            if any(not isinstance(v, sympy.Rational) or (v * scale).q != 1
+                   for v in (ev.env[q] for q in exercise.graph.quantities)):
                 return "forward"
         if not self.kink and exercise.graph.kinks(ev.env):
             return "kink"
@@ -279,6 +280,14 @@ def draw(data: Mapping, count: int, seed: int, *, source: str = "<string>", draw
     :class:`~rnnsym.errors.InputError` for a bad spec, constraint, count or seed,
     and :class:`~rnnsym.errors.NoVariantError` when fewer than ``count``
     variants are found within the bound.
+
+    >>> data = parse_toml('[model]\\nsteps = 1\\n[values]\\nh_0 = 0\\nx = [1]\\ny = [0]\\n'
+    ...                   'W_h = 1\\nW_x = {choices = [1, 2, 3]}\\nW_y = {choices = ["0.5", 1]}', "<example>")
+    >>> run = draw(data, 2, seed=1)
+    >>> [(v.index, v.seed, v.exercise.values["W_x"], v.exercise.values["W_y"]) for v in run.variants]
+    [(1, 1, 1, '0.5'), (2, 2237079020, 2, 1)]
+    >>> [v.exercise.values["W_x"] for v in draw(data, 1, seed=2237079020).variants]
+    [2]
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise InputError("count", count, "an integer >= 1 (how many variants to draw)")
@@ -351,10 +360,23 @@ def draw(data: Mapping, count: int, seed: int, *, source: str = "<string>", draw
 
 
 def draw_text(text: str, count: int, seed: int, *, source: str = "<string>", draws: int | None = None) -> Draw:
-    """:func:`draw` for the TOML ``text`` of an exercise."""
+    """:func:`draw` for the TOML ``text`` of an exercise (``source`` names it in errors).
+
+    >>> draw_text('[model]\\nsteps = 1\\n[values]\\nh_0 = 0\\nx = {range = [-1, 1]}\\ny = [0]\\nW_h = 1\\nW_x = 1\\nW_y = 1', 3, 5)
+    Draw(3 variants, seed=5, 19 draws, 16 rejected: duplicate 16)
+    """
     return draw(parse_toml(text, source), count, seed, source=source, draws=draws)
 
 
 def draw_file(path: str | Path, count: int, seed: int, *, draws: int | None = None) -> Draw:
-    """:func:`draw` for the exercise file at ``path``."""
+    """:func:`draw` for the exercise file at ``path`` (UTF-8 TOML, as :func:`rnnsym.exercise.load` reads it).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "ex.toml"
+    ...     _ = path.write_text('[model]\\nsteps = 1\\n[values]\\nh_0 = 0\\nx = [1]\\ny = [0]\\n'
+    ...                         'W_h = {range = [0, 1], step = "0.5"}\\nW_x = 1\\nW_y = 1', encoding="utf-8")
+    ...     draw_file(path, 2, 3)
+    Draw(2 variants, seed=3, 2 draws, 0 rejected)
+    """
     return draw_text(read_text(path, "exercise"), count, seed, source=str(path), draws=draws)
