@@ -15,7 +15,7 @@ model.steps: got 0, expected an integer >= 1
 
 from __future__ import annotations
 
-__all__ = ["RnnsymError", "InputError", "InputTypeError", "LimitError", "TeXError"]
+__all__ = ["RnnsymError", "InputError", "InputTypeError", "LimitError", "TeXError", "NoVariantError"]
 
 
 class RnnsymError(Exception):
@@ -74,3 +74,22 @@ class TeXError(RnnsymError, RuntimeError):
         self.line = line
         self.origin = origin
         self.tex_message = tex_message
+
+
+class NoVariantError(RnnsymError, RuntimeError):
+    """Fewer variants of an exercise than asked for satisfy its constraints within
+    the bound on draws (:func:`rnnsym.variants.draw`).
+
+    The message says how many draws were tried, how many variants were found of
+    how many asked for, and which constraint rejected most draws; ``found``,
+    ``count``, ``attempts`` and ``rejections`` (draws rejected per constraint)
+    hold them apart.
+    """
+
+    def __init__(self, message: str, found: int = 0, count: int = 0, attempts: int = 0,
+                 rejections: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.found = found
+        self.count = count
+        self.attempts = attempts
+        self.rejections = dict(rejections or {})

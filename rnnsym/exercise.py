@@ -42,7 +42,7 @@ __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "R
 #: The packaged reference exercise (IN5400, week 10, Task 1).
 REFERENCE = "in5400_rnn.toml"
 
-_TOP_KEYS = ("title", "intro", "model", "values", "questions")
+_TOP_KEYS = ("title", "intro", "model", "values", "questions", "variants")  # variants: rnnsym.variants
 _MODEL_KEYS = {
     "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
     "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
@@ -283,6 +283,16 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
     return question
 
 
+def _no_draw_spec(value: object, field: str) -> None:
+    """Refuse a draw spec (a table such as ``{choices = [1, 2]}``) where a number is needed."""
+    if isinstance(value, dict):
+        raise InputError(field, value, "a number; this is a draw spec, drawn only for variants "
+                         "(--variants N on the command line, rnnsym.variants.draw in Python)")
+    if isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            _no_draw_spec(item, f"{field}[{i}]")
+
+
 def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
     """An :class:`Exercise` from parsed TOML data (validated)."""
     data = _table(dict(data), "exercise")
@@ -291,6 +301,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<string>") -> Exercise:
     intro = _string(data, "intro", "exercise", "")
     graph = _model(_table(data.get("model", {}), "model"))
     values = _table(data.get("values", {}), "values")
+    for key, value in values.items():
+        _no_draw_spec(value, f"values.{str(key).replace(' ', '')}")
     bind(graph, values)
     questions = data.get("questions", [])
     if not isinstance(questions, list):

@@ -27,6 +27,10 @@ __all__ = [
     "MAX_TEXT",
     "MAX_FILE_BYTES",
     "TEX_TIMEOUT",
+    "MAX_VARIANTS",
+    "MAX_DRAWS",
+    "MAX_POINTS",
+    "MAX_DRAW_WORK",
     "check_at_most",
     "digits_of",
 ]
@@ -53,6 +57,15 @@ MAX_TEXT = 20_000
 MAX_FILE_BYTES = 1_000_000
 #: Seconds a PDF build may take before it is stopped (``--tex-timeout``).
 TEX_TIMEOUT = 60.0
+#: Variants drawn in one run (``--variants``).
+MAX_VARIANTS = 1_000
+#: Draws tried in one run before giving up (``[variants] draws``).
+MAX_DRAWS = 100_000
+#: Points of one draw spec (``{range = [0, 1], step = "0.001"}`` has 1,001).
+MAX_POINTS = 1_000_000
+#: Assignments evaluated over all draws of one run (draws × assignments of the
+#: unrolled model), when a constraint needs the model's values.
+MAX_DRAW_WORK = 5_000_000
 
 _WHERE = "a stated limit of rnnsym, see docs/exercise-files.md"
 
