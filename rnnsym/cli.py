@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import InputError, RnnsymError, TeXError
+from .errors import InputError, NoVariantError, RnnsymError, TeXError
 from .exercise import REFERENCE, Exercise, Question, load, reference
 from .limits import TEX_TIMEOUT
 from .outputs import check_output, write_file
@@ -30,7 +30,11 @@ from .printing import RenderOptions
 from .rules import ACTIVATIONS
 from .derivation import derive as _derivation
 from .derivation.truncate import CONVENTIONS
-from .sheet import Sheet
+from .diagram import network_figure
+from .key import ATOL, RTOL
+from .lms import lms_csv, moodle_xml
+from .runs import prepare
+from .sheet import Header
 from .tex import INSTALL_HINT, compile_pdf
 from .templates import TEMPLATES, template
 
@@ -74,7 +78,7 @@ def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
         return None, None
     if args.output == "":
         raise InputError("output", "", "a file name ending in .tex or .pdf, or - for standard output")
-    stem = Path(args.exercise).stem if args.exercise else Path(REFERENCE).stem
+    stem = Path(args.exercise[0]).stem if args.exercise else Path(REFERENCE).stem
     path = Path(args.output) if args.output else Path(f"{stem}.tex")
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
@@ -84,36 +88,100 @@ def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     return path, (path.with_suffix(".pdf") if args.pdf else None)
 
 
+def _run(args: argparse.Namespace):
+    """The exercises, variants and questions a ``sheet`` or ``export`` run works on."""
+    questions = None if args.questions is None else [q.strip() for q in args.questions.split(",") if q.strip()]
+    if args.seed is not None and args.variants is None:
+        raise _usage("--seed needs --variants N")
+    return prepare(args.exercise, count=args.variants, seed=1 if args.seed is None else args.seed,
+                   draws=args.draws, questions=questions)
+
+
 def _sheet(args: argparse.Namespace) -> int:
-    exercise = _exercise(args.exercise)
     tex_path, pdf_path = _targets(args)
-    inputs = [args.exercise] if args.exercise else []
-    for path in (tex_path, pdf_path):
+    inputs = list(args.exercise)
+    keys = []
+    if args.variants is not None or args.key:
+        if tex_path is None:
+            raise _usage("--variants and --key write the answer key beside the sheet: give -o FILE, not '-'")
+        keys = [tex_path.with_name(f"{tex_path.stem}-key{ext}") for ext in (".csv", ".json")]
+    run = _run(args)
+    for path in (tex_path, pdf_path, *keys):
         if path is not None:
             check_output(path, inputs)
-    document = Sheet([exercise], _options(args), trust_latex=args.trust_latex).document()
+    kind = args.kind or ("both" if run.drawn else "solutions")
+    header = Header(args.course or "", args.date or "", args.instructions or "")
+    sheet = run.sheet(options=_options(args), trust_latex=args.trust_latex, kind=kind, header=header,
+                      figure=None if args.no_figure else network_figure)
+    document = sheet.document()
+    key = run.key() if keys else None
+    if run.drawn:
+        print(run.report())
     if tex_path is None:
         sys.stdout.write(document.text)
         return 0
-    if pdf_path is None:
-        write_file(tex_path, document.text, inputs)
-        print(f"wrote {tex_path}")
+    data = None
+    if pdf_path is not None:
+        if shutil.which("latexmk") is None:
+            _write_all(tex_path, document.text, keys, key, inputs)
+            print(_wrote([tex_path, *keys]))
+            print(f"rnnsym: no PDF: latexmk was not found; install TeX ({INSTALL_HINT}) and run again", file=sys.stderr)
+            return 1
+        try:
+            data = compile_pdf(document, args.tex_timeout)
+        except TeXError as error:
+            write_file(tex_path, document.text, inputs)
+            where = f" (line {error.line})" if error.line else ""
+            raise TeXError(f"{error}; no PDF was written, the LaTeX is kept in {tex_path}{where}", error.line,
+                           error.origin, error.tex_message) from None
+    _write_all(tex_path, document.text, keys, key, inputs)
+    if data is not None:
+        write_file(pdf_path, data, inputs)
+    print(_wrote([tex_path, *keys, pdf_path]))
+    return 0
+
+
+def _wrote(paths: list[Path | None]) -> str:
+    names = [str(p) for p in paths if p is not None]
+    return "wrote " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+
+
+def _write_all(tex_path: Path, text: str, keys: list[Path], key, inputs: list[str]) -> None:
+    write_file(tex_path, text, inputs)
+    if keys:
+        write_file(keys[0], key.to_csv(), inputs)
+        write_file(keys[1], key.to_json(), inputs)
+
+
+_EXPORTS = {".xml": "moodle", ".csv": "csv", ".json": "key-json"}
+
+
+def _export(args: argparse.Namespace) -> int:
+    run = _run(args)
+    stem = Path(args.exercise[0]).stem if args.exercise else Path(REFERENCE).stem
+    fmt = args.format or (_EXPORTS.get(Path(args.output).suffix.lower()) if args.output not in (None, "-") else None) or "moodle"
+    if args.output == "-":
+        path = None
+    else:
+        default = {"moodle": ".xml", "csv": ".csv", "key-csv": "-key.csv", "key-json": "-key.json"}[fmt]
+        path = Path(args.output) if args.output else Path(f"{stem}{default}")
+        check_output(path, list(args.exercise))
+    tolerance = {"rtol": args.rtol, "atol": args.atol}
+    if fmt == "moodle":
+        text = moodle_xml(run.variants, trust_latex=args.trust_latex, **tolerance)
+    elif fmt == "csv":
+        text = lms_csv(run.variants, trust_latex=args.trust_latex, **tolerance)
+    else:
+        key = run.key(**tolerance)
+        text = key.to_csv() if fmt == "key-csv" else key.to_json()
+    if run.drawn:
+        print(run.report(), file=sys.stderr if path is None else sys.stdout)
+    if path is None:
+        sys.stdout.write(text)
         return 0
-    if shutil.which("latexmk") is None:
-        write_file(tex_path, document.text, inputs)
-        print(f"wrote {tex_path}")
-        print(f"rnnsym: no PDF: latexmk was not found; install TeX ({INSTALL_HINT}) and run again", file=sys.stderr)
-        return 1
-    try:
-        data = compile_pdf(document, args.tex_timeout)
-    except TeXError as error:
-        write_file(tex_path, document.text, inputs)
-        where = f" (line {error.line})" if error.line else ""
-        raise TeXError(f"{error}; no PDF was written, the LaTeX is kept in {tex_path}{where}", error.line,
-                       error.origin, error.tex_message) from None
-    write_file(tex_path, document.text, inputs)
-    write_file(pdf_path, data, inputs)
-    print(f"wrote {tex_path} and {pdf_path}")
+    write_file(path, text, list(args.exercise))
+    questions = sum(1 for _ in run.key(**tolerance))
+    print(f"wrote {path} ({fmt}: {len(run.variants)} variant{'s' * (len(run.variants) != 1)}, {questions} numeric answers)")
     return 0
 
 
@@ -219,16 +287,39 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--partial", choices=["partial", "d"], default="partial", help="derivative symbol")
         p.add_argument("--no-numbers", action="store_true", help="omit the line with numbers substituted")
 
-    sheet = commands.add_parser("sheet", help="write a LaTeX (or PDF) solution sheet")
-    sheet.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
+    def run_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("exercise", nargs="*", help="exercise TOML files (default: the reference exercise); several make one document")
+        p.add_argument("--questions", metavar="LABELS", help="only these questions, e.g. 1.a,1.d")
+        p.add_argument("--variants", type=_count, metavar="N", help="draw N variants of each exercise from its draw specs")
+        p.add_argument("--seed", type=_integer, metavar="S", help="the seed of the draws (default 1): the same seed gives the same variants")
+        p.add_argument("--draws", type=_count, metavar="N", help="give up after N draws per exercise (default: the exercise's [variants] draws, else 1000)")
+        p.add_argument("--trust-latex", action="store_true",
+                       help="allow any LaTeX command in intro, text and answer (for a file you trust)")
+
+    sheet = commands.add_parser("sheet", help="write a LaTeX (or PDF) solution sheet, question sheet and answer key")
+    run_flags(sheet)
     sheet.add_argument("-o", "--output", help="output .tex file, or - for stdout (default: EXERCISE.tex)")
     sheet.add_argument("--pdf", action="store_true", help="also build the PDF with latexmk (sandboxed)")
+    sheet.add_argument("--kind", choices=["solutions", "questions", "both"],
+                       help="worked solutions (default), the questions alone, or both in one document (default with --variants)")
+    sheet.add_argument("--key", action="store_true", help="also write the answer key, OUT-key.csv and OUT-key.json (always with --variants)")
+    sheet.add_argument("--course", help="course name under the title")
+    sheet.add_argument("--date", help="date under the title (none by default)")
+    sheet.add_argument("--instructions", help="instructions before the first question (plain text)")
+    sheet.add_argument("--no-figure", action="store_true", help="leave out the figure of the unrolled network")
     sheet.add_argument("--tex-timeout", type=_seconds, default=TEX_TIMEOUT, metavar="SECONDS",
                        help=f"stop a PDF build that takes longer (default {TEX_TIMEOUT:g})")
-    sheet.add_argument("--trust-latex", action="store_true",
-                       help="allow any LaTeX command in intro, text and answer (for a file you trust)")
     render_flags(sheet)
     sheet.set_defaults(run=_sheet)
+
+    export = commands.add_parser("export", help="write Moodle XML, a CSV for other LMSs, or the answer key")
+    run_flags(export)
+    export.add_argument("-o", "--output", help="output file, or - for stdout (default: EXERCISE.xml, by format)")
+    export.add_argument("--format", choices=["moodle", "csv", "key-csv", "key-json"],
+                        help="Moodle XML (default, or from -o's .xml), a plain CSV for Canvas/Blackboard (.csv), the answer key (.json)")
+    export.add_argument("--rtol", default=RTOL, help=f"relative tolerance of a numeric answer (default {RTOL})")
+    export.add_argument("--atol", default=ATOL, help=f"absolute tolerance of a numeric answer (default {ATOL})")
+    export.set_defaults(run=_export)
 
     derive = commands.add_parser("derive", help="print the lines of one derivation")
     derive.intermixed = True
@@ -256,6 +347,19 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--activation", choices=list(ACTIVATIONS), help="the elman cell's activation (implies --cell elman)")
     init.set_defaults(run=_init)
     return parser
+
+
+def _integer(text: str) -> int:
+    if not re.fullmatch(r"[+-]?\d{1,18}", text.strip()):
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer >= 1")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -304,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as error:
         print(f"rnnsym: error: {error}", file=sys.stderr)
         return 2
+    except NoVariantError as error:  # the exercise is fine; no draw met its constraints
+        print(f"rnnsym: no variants: {error}", file=sys.stderr)
+        return 1
     except RnnsymError as error:
         print(f"rnnsym: error: {error}", file=sys.stderr)
         return 2
