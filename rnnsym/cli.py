@@ -1,8 +1,9 @@
 """The ``rnnsym`` command.
 
 ``rnnsym sheet [EXERCISE.toml] [-o OUT.tex] [--pdf]`` writes a solution sheet
-(the reference exercise when no file is given); ``rnnsym derive EXERCISE.toml
-"dL/dW_h"`` prints the lines of one derivation; ``rnnsym check
+(the reference exercise when no file is given; ``-o OUT.md`` writes it as
+Markdown); ``rnnsym derive EXERCISE.toml "dL/dW_h" [--format text|markdown|latex]``
+prints the lines of one derivation; ``rnnsym check
 [EXERCISE.toml] [--expect KEY.toml]`` checks every answer, and an answer key
 (exit status 1 on a disagreement).  Errors in the input print one line on
 stderr and exit with status 2.
@@ -42,7 +43,7 @@ def _options(args: argparse.Namespace) -> RenderOptions:
     return RenderOptions(times=args.times, partial=args.partial, numbers=not args.no_numbers)
 
 
-_FORMATS = {".tex": "tex", ".pdf": "pdf"}
+_FORMATS = {".tex": "tex", ".pdf": "pdf", ".md": "md"}
 
 
 def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
@@ -57,7 +58,9 @@ def _targets(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
     path = Path(args.output) if args.output else Path(f"{stem}.tex")
     kind = _FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise InputError("output", str(path), "a file name ending in .tex or .pdf (-o x.pdf writes x.tex beside it), or - for standard output")
+        raise InputError("output", str(path), "a file name ending in .tex or .pdf (-o x.pdf writes x.tex beside it), .md for Markdown, or - for standard output")
+    if kind == "md" and args.pdf:
+        raise _usage("--pdf needs a .tex or .pdf output, not a Markdown file")
     if kind == "pdf":
         return path.with_suffix(".tex"), path
     return path, (path.with_suffix(".pdf") if args.pdf else None)
@@ -70,6 +73,12 @@ def _sheet(args: argparse.Namespace) -> int:
     for path in (tex_path, pdf_path):
         if path is not None:
             check_output(path, inputs)
+    if tex_path is not None and tex_path.suffix.lower() == ".md":
+        from .printing import markdown
+
+        write_file(tex_path, markdown(exercise, options=_options(args)), inputs)
+        print(f"wrote {tex_path}")
+        return 0
     document = Sheet([exercise], _options(args), trust_latex=args.trust_latex).document()
     if tex_path is None:
         sys.stdout.write(document.text)
@@ -108,9 +117,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _derive(args: argparse.Namespace) -> int:
+    from .printing import markdown, text
+
     exercise = _exercise(args.exercise)
     question = exercise.ask(args.find, split=args.split)
     answer = exercise.answer(question)
+    if args.format != "latex":
+        written = (text if args.format == "text" else markdown)(answer, exercise.evaluation, _options(args))
+        print(written.rstrip("\n"))
+        return 0
     for line in answer.latex(exercise.evaluation, _options(args)):
         print(line)
     for note in answer.notes(exercise.evaluation, _options(args)):
@@ -138,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sheet = commands.add_parser("sheet", help="write a LaTeX (or PDF) solution sheet")
     sheet.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
-    sheet.add_argument("-o", "--output", help="output .tex file, or - for stdout (default: EXERCISE.tex)")
+    sheet.add_argument("-o", "--output", help="output .tex, .pdf or .md (Markdown) file, or - for stdout (default: EXERCISE.tex)")
     sheet.add_argument("--pdf", action="store_true", help="also build the PDF with latexmk (sandboxed)")
     sheet.add_argument("--tex-timeout", type=_seconds, default=TEX_TIMEOUT, metavar="SECONDS",
                        help=f"stop a PDF build that takes longer (default {TEX_TIMEOUT:g})")
@@ -152,6 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     derive.add_argument("find", help='a quantity ("yhat_2") or a derivative ("dL/dW_h")')
     derive.add_argument("--split", choices=["auto", "loss", "step"], default="auto",
                         help="per loss term (the textbook), per time step (the recursion), or chosen by size (default)")
+    derive.add_argument("--format", choices=["text", "markdown", "latex"], default="text",
+                        help="Unicode text for a terminal (default), Markdown, or LaTeX lines")
     render_flags(derive)
     derive.set_defaults(run=_derive)
 

@@ -70,7 +70,7 @@ def test_sheet_overwrites_an_existing_file(capsys, work):
 
 def test_derive(capsys, work):
     path = work.write(TEXT)
-    code, out, err = run(capsys, "derive", path, "dL/dW_h")
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--format", "latex")
     assert (code, err) == (0, "")
     ex = rnnsym.reference()
     assert out.splitlines() == ex.answer(ex.questions[3]).latex(ex.values)
@@ -80,24 +80,24 @@ def test_derive(capsys, work):
 
 def test_derive_split_step(capsys, work):
     path = work.write(TEXT)
-    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--split", "step")
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--split", "step", "--format", "latex")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == r"\frac{\partial L}{\partial W_{h}} = 0 + 8 = 8"
     assert r"\frac{\partial L}{\partial h_{2}} = " in out
 
 
 def test_derive_a_quantity(capsys, work):
-    code, out, err = run(capsys, "derive", work.write(TEXT), "yhat_2")
+    code, out, err = run(capsys, "derive", work.write(TEXT), "yhat_2", "--format", "latex")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == r"\hat{y}_{2} = h_{2} \times W_{y} = 3 \times 2 = 6"
 
 
 def test_render_flags(capsys, work):
     path = work.write(TEXT)
-    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--times", "cdot", "--partial", "d")
+    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--times", "cdot", "--partial", "d", "--format", "latex")
     assert out.splitlines()[-1] == r"\frac{d L}{d h_{1}} = -4 + 4 = 0"
     assert r"\times" not in out and r"\partial" not in out and r"\cdot" in out
-    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--no-numbers")
+    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--no-numbers", "--format", "latex")
     assert r"\left(4 - 5\right)" not in out
     assert out.splitlines()[-1] == r"\frac{\partial L}{\partial h_{1}} = -4 + 4 = 0"
     _, out, _ = run(capsys, "sheet", "-o", "-", "--times", "cdot")

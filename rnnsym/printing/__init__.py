@@ -20,10 +20,10 @@ from typing import Any, Mapping
 from ..errors import InputTypeError
 from .line import Line, assignment_lines, cell_lines, decimal, format_value, join_parts, width
 from .printer import PARTIAL, TIMES, Printer, RenderOptions
-from .blocks import Block, blocks
+from .block import Block, blocks
 from .display import Display
-from .markdown import markdown
-from .text import text
+from .as_markdown import markdown
+from .as_text import text
 
 __all__ = ["latex", "lines", "markdown", "text", "Display", "Block", "blocks", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width",
            "assignment_lines", "cell_lines", "TIMES", "PARTIAL"]

@@ -1,10 +1,10 @@
 r"""A result written at values, for a notebook and for a terminal.
 
-:class:`Display` holds what :func:`~rnnsym.printing.blocks.blocks` writes for
+:class:`Display` holds what :func:`~rnnsym.printing.block.blocks` writes for
 a result at given values and shows it the way its surroundings want: Jupyter
 calls ``_repr_markdown_`` (the relations as math, tables, notes) or
 ``_repr_latex_`` (the relations and tables as one ``aligned`` display),
-``print`` and ``str`` give the text of :func:`~rnnsym.printing.text.text`.
+``print`` and ``str`` give the text of :func:`~rnnsym.printing.as_text.text`.
 ``Derivation.show(values)`` and ``JacobianChain.show(values)`` return one.
 
 >>> import rnnsym
@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .blocks import Block, blocks
-from .markdown import aligned
-from .markdown import render as _markdown
+from .block import Block, blocks
+from .as_markdown import aligned
+from .as_markdown import render as _markdown
 from .printer import RenderOptions
-from .text import render as _text
+from .as_text import render as _text
 from .unicode import LatexMathNode, parse
 
 __all__ = ["Display", "math_cell"]
@@ -60,7 +60,7 @@ def _array(rows: Sequence[Sequence[str]]) -> str:
 class Display:
     """``obj`` written at ``values`` with ``options``: Markdown and LaTeX for a notebook,
     text for ``print``.  Errors are raised when it is made, as by
-    :func:`~rnnsym.printing.blocks.blocks`."""
+    :func:`~rnnsym.printing.block.blocks`."""
 
     def __init__(self, obj: Any, values: Mapping | None = None, options: RenderOptions | None = None) -> None:
         self.obj = obj

@@ -3,8 +3,8 @@ r"""What a result is made of when it is written out: headings, paragraphs, relat
 :func:`blocks` takes anything rnnsym answers with — a derivation (of any
 kind), a computation, a Jacobian chain, a bound, a flow table, a graph, an
 exercise — and lists its :class:`Block`\ s, each holding the LaTeX rnnsym
-writes for it.  The formats (:func:`rnnsym.printing.markdown.markdown`,
-:func:`rnnsym.printing.text.text`) write the same blocks in their own way, so
+writes for it.  The formats (:func:`rnnsym.printing.as_markdown.markdown`,
+:func:`rnnsym.printing.as_text.text`) write the same blocks in their own way, so
 every format holds the same relations.
 
 >>> import rnnsym

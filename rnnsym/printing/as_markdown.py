@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from .blocks import Block, blocks, table_rows
+from .block import Block, blocks, table_rows
 from .line import Line, join_parts
 from .printer import RenderOptions
 from .unicode import (LatexEnvironmentNode, LatexGroupNode, LatexMacroNode, LatexMathNode, LatexSpecialsNode,
@@ -159,7 +159,7 @@ def _block(block: Block) -> str:
 
 
 def render(written: Sequence[Block]) -> str:
-    """Blocks (:func:`rnnsym.printing.blocks.blocks`) as one Markdown document."""
+    """Blocks (:func:`rnnsym.printing.block.blocks`) as one Markdown document."""
     return "\n\n".join(text for text in map(_block, written) if text) + "\n"
 
 
@@ -169,6 +169,6 @@ def markdown(obj: Any, values: Mapping | None = None, options: RenderOptions | N
     or a whole :class:`~rnnsym.exercise.Exercise` (title, intro, each question,
     its answer with the exercise's numbers, the author's answer text).
 
-    What is written is :func:`rnnsym.printing.blocks.blocks`; errors as there.
+    What is written is :func:`rnnsym.printing.block.blocks`; errors as there.
     """
     return render(blocks(obj, values, options))

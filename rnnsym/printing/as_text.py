@@ -26,7 +26,7 @@ import re
 import unicodedata
 from typing import Any, Mapping, Sequence
 
-from .blocks import Block, blocks
+from .block import Block, blocks
 from .line import Line
 from .printer import RenderOptions
 from .unicode import to_text
@@ -99,13 +99,13 @@ def _block(block: Block) -> str:
 
 
 def render(written: Sequence[Block]) -> str:
-    """Blocks (:func:`rnnsym.printing.blocks.blocks`) as plain text, blocks apart by a blank line."""
+    """Blocks (:func:`rnnsym.printing.block.blocks`) as plain text, blocks apart by a blank line."""
     return "\n\n".join(text for text in map(_block, written) if text)
 
 
 def text(obj: Any, values: Mapping | None = None, options: RenderOptions | None = None) -> str:
     """``obj`` as plain Unicode text, with numbers at ``values``: anything
-    :func:`rnnsym.printing.markdown.markdown` writes, with the same blocks
-    (:func:`rnnsym.printing.blocks.blocks`; errors as there).
+    :func:`rnnsym.printing.as_markdown.markdown` writes, with the same blocks
+    (:func:`rnnsym.printing.block.blocks`; errors as there).
     """
     return render(blocks(obj, values, options))
