@@ -75,7 +75,9 @@ class Display:
         counts = [f"{self._count('lines')} lines"]
         counts += [f"{n} {kind}s" if n > 1 else f"1 {kind}" for kind in ("table", "note") if (n := self._count(kind))]
         at = "" if self.values is not None else ", no values"
-        return f"Display({self.obj!r}{at}: {', '.join(counts)}; print() for text, a notebook shows math)"
+        shown = repr(self.obj)
+        shown = shown if len(shown) <= 80 else type(self.obj).__name__
+        return f"Display({shown}{at}: {', '.join(counts)}; print() for text, a notebook shows math)"
 
     def __str__(self) -> str:
         return _text(self.blocks)
