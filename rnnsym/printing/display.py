@@ -72,7 +72,8 @@ class Display:
         return sum(len(b.content) if kind == "lines" else 1 for b in self.blocks if b.kind == kind)
 
     def __repr__(self) -> str:
-        counts = [f"{self._count('lines')} lines"]
+        n = self._count("lines")
+        counts = [f"{n} line" + ("s" if n != 1 else "")]
         counts += [f"{n} {kind}s" if n > 1 else f"1 {kind}" for kind in ("table", "note") if (n := self._count(kind))]
         at = "" if self.values is not None else ", no values"
         shown = repr(self.obj)

@@ -189,8 +189,6 @@ class _Writer:
         if name in SYMBOLS:
             text = SYMBOLS[name]
             return text + (node.macro_post_space if text else "")
-        if len(name) == 1 and not name.isalpha():
-            return name
         return _FALLBACK.nodelist_to_text([node])
 
     def environment(self, node: LatexEnvironmentNode, math: bool) -> str:
