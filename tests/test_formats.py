@@ -398,3 +398,11 @@ def test_the_reference_sheet_builds_to_the_same_bytes_twice(monkeypatch):
     dated = sheet.pdf()
     assert dated == sheet.pdf() and dated != first
     assert b"/CreationDate (D:20231114221320Z)" in dated
+
+
+def test_notebook_latex_aligns_at_the_relation_not_inside_a_subscript():
+    _, derivation, _ = next(c for c in CASES if c[0] == "truncated k=1")
+    latex = derivation._repr_latex_()
+    assert r"\right|_{k=1} &= \left." in latex and "k&=" not in latex
+    rows = latex.split("\\begin{aligned}\n")[1].split("\n\\end{aligned}")[0].split(" \\\\\n")
+    assert len(rows) == len(derivation.latex()) and all(row.count("&") == 1 for row in rows)

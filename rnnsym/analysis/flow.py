@@ -189,7 +189,7 @@ class Factor:
         return out
 
     def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+        return Display(self)._repr_latex_()
 
 
 def _flatten_product(form: Expr) -> list[Expr]:

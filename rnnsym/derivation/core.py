@@ -50,7 +50,7 @@ class Derivation:
         return f"d{self.of}/d{self.wrt}" if self.wrt is not None else str(self.of)
 
     def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+        return Display(self)._repr_latex_()
 
     def show(self, values: Mapping | None = None, options: RenderOptions | None = None) -> Display:
         """The derivation written at ``values`` for display: a notebook shows its lines,
