@@ -237,4 +237,5 @@ def to_text(latex: str, math: bool = True) -> str:
     text = re.sub(r"[ \t]+", " ", text)
     if math:
         text = re.sub(r"([(\[]) | ([)\]])", r"\1\2", text)
+        text = re.sub(r"‖ ([^‖]*?) ‖", r"‖\1‖", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()
