@@ -22,8 +22,10 @@ from typing import Any, Mapping, Sequence
 from .block import Block, blocks, table_rows
 from .line import Line, join_parts
 from .printer import RenderOptions
-from .unicode import (LatexEnvironmentNode, LatexGroupNode, LatexMacroNode, LatexMathNode, LatexSpecialsNode,
-                      parse, to_text)
+from pylatexenc.latexwalker import (LatexEnvironmentNode, LatexGroupNode, LatexMacroNode, LatexMathNode,
+                                    LatexSpecialsNode)
+
+from .unicode import parse, to_text
 
 __all__ = ["markdown", "render", "aligned", "text_to_markdown", "escape_markdown"]
 

@@ -24,7 +24,9 @@ from typing import Any, Mapping, Sequence
 from ..errors import InputError, InputTypeError
 from .line import Line
 from .printer import Printer, RenderOptions
-from .unicode import LatexEnvironmentNode, cells, parse
+from pylatexenc.latexwalker import LatexEnvironmentNode
+
+from .unicode import cells, parse
 
 __all__ = ["Block", "blocks", "KINDS", "table_rows"]
 

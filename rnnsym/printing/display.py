@@ -28,7 +28,9 @@ from .as_markdown import aligned
 from .as_markdown import render as _markdown
 from .printer import RenderOptions
 from .as_text import render as _text
-from .unicode import LatexMathNode, parse
+from pylatexenc.latexwalker import LatexMathNode
+
+from .unicode import parse
 
 __all__ = ["Display", "math_cell"]
 

@@ -35,7 +35,7 @@ from pylatexenc.latexwalker import (
     LatexWalker,
 )
 
-__all__ = ["to_text", "SYMBOLS", "subscript", "superscript"]
+__all__ = ["to_text", "SYMBOLS", "ACCENTS", "PLAIN", "subscript", "superscript", "parse", "cells"]
 
 #: Control words and the text they stand for.
 SYMBOLS = {
