@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .derivation import SPLITS, compute, derive
-from .printing import RenderOptions
+from .printing import RenderOptions, markdown
 from .analysis.topics import TOPICS, Topic
 from .errors import InputError, InputTypeError
 from .graph import Graph
@@ -171,17 +171,8 @@ class Exercise:
         return replace(self, questions=tuple(q for q in self.questions if q.label in wanted))
 
     def _repr_markdown_(self) -> str:
-        parts = [f"### {self.title}"]
-        for q, d in self.answers():
-            parts.append(f"**{q.label}** {q.text}")
-            if q.free_text:
-                parts.append(f"*Answer:* {q.answer_text}")
-                continue
-            if q.show is not None:
-                parts.append(f"(topic `{q.show}`: see the solution sheet)")
-                continue
-            parts.append("$$\\begin{aligned}" + r"\\".join(l.replace(" = ", " &= ", 1) for l in d.latex(self.evaluation)) + "\\end{aligned}$$")
-        return "\n\n".join(parts)
+        """The whole exercise as Markdown, answers with its numbers (:func:`rnnsym.printing.markdown`)."""
+        return markdown(self)
 
 
 def _table(data: object, name: str) -> dict:

@@ -37,7 +37,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .errors import InputError, TeXError
 from .limits import TEX_TIMEOUT
@@ -45,7 +45,12 @@ from .limits import TEX_TIMEOUT
 #: Points a typeset line may pass the page's width by before a build is refused.
 MAX_OVERFULL = 3.0
 
-__all__ = ["escape", "vet", "DENIED", "DENIED_ENVIRONMENTS", "Document", "compile_pdf", "INSTALL_HINT", "MAX_OVERFULL"]
+#: The date of a PDF when ``SOURCE_DATE_EPOCH`` is not set: 0, 1970-01-01 00:00 UTC, so that the
+#: same document always builds to the same bytes (a sheet prints no date; set the variable to date it).
+DEFAULT_EPOCH = 0
+
+__all__ = ["escape", "vet", "DENIED", "DENIED_ENVIRONMENTS", "Document", "compile_pdf", "INSTALL_HINT", "MAX_OVERFULL",
+           "DEFAULT_EPOCH", "source_date_epoch"]
 
 #: How to install what ``--pdf`` needs on Debian or Ubuntu.
 INSTALL_HINT = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
@@ -176,11 +181,32 @@ _BANG = re.compile(r"^! (?P<message>[^\n]*)$", re.M)
 _CONTEXT = re.compile(r"^l\.(?P<line>\d+) (?P<context>[^\n]*)$", re.M)
 
 
+def source_date_epoch(environ: Mapping[str, str] | None = None) -> str:
+    """The time a PDF is dated with, in seconds since 1970-01-01 UTC: ``SOURCE_DATE_EPOCH``
+    when it is set (the convention of reproducible builds,
+    https://reproducible-builds.org/specs/source-date-epoch/), else :data:`DEFAULT_EPOCH`.
+    A value that is not a whole number of seconds is an :class:`~rnnsym.errors.InputError`.
+
+    >>> source_date_epoch({"SOURCE_DATE_EPOCH": "1700000000"}), source_date_epoch({})
+    ('1700000000', '0')
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return str(DEFAULT_EPOCH)
+    if not value.isdigit() or len(value) > 12:
+        raise InputError("SOURCE_DATE_EPOCH", value, "a whole number of seconds since 1970-01-01 UTC")
+    return value
+
+
 def _sandbox_environment() -> dict[str, str]:
     """The environment of the TeX run: TeX may open files only in its own folder
-    (and TeX's own trees), may not run programs, and writes nowhere else."""
+    (and TeX's own trees), may not run programs, and writes nowhere else; the PDF
+    is dated :func:`source_date_epoch` (pdfTeX reads ``SOURCE_DATE_EPOCH`` for its
+    dates and its /ID, and ``FORCE_SOURCE_DATE=1`` for ``\\today`` and ``\\time``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("TEXMFOUTPUT", "openin_any", "openout_any", "shell_escape")}
     env.update(openin_any="p", openout_any="p", shell_escape="f", shell_escape_commands="")
+    env.update(SOURCE_DATE_EPOCH=source_date_epoch(), FORCE_SOURCE_DATE="1")
     return env
 
 
@@ -212,6 +238,10 @@ def compile_pdf(document: Document | str, timeout: float = TEX_TIMEOUT, latexmk:
     written from; its ``line`` and ``origin`` attributes hold them too.  A
     line wider than the page by more than ``max_overfull`` points (TeX's
     "Overfull \\hbox") is an error too (``None``: allowed).
+
+    The same document builds to the same bytes: the PDF is dated
+    ``SOURCE_DATE_EPOCH`` (:data:`DEFAULT_EPOCH` when unset), which also
+    seeds its /ID, and the run's folder name appears nowhere in it.
     """
     if isinstance(document, str):
         document = Document(document)

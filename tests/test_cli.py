@@ -78,7 +78,7 @@ def test_sheet_overwrites_an_existing_file(capsys, work):
 
 def test_derive(capsys, work):
     path = work.write(TEXT)
-    code, out, err = run(capsys, "derive", path, "dL/dW_h")
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--format", "latex")
     assert (code, err) == (0, "")
     ex = rnnsym.reference()
     assert out.splitlines() == ex.answer(ex.questions[3]).latex(ex.values)
@@ -88,24 +88,24 @@ def test_derive(capsys, work):
 
 def test_derive_split_step(capsys, work):
     path = work.write(TEXT)
-    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--split", "step")
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--split", "step", "--format", "latex")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == r"\frac{\partial L}{\partial W_{h}} = 0 + 8 = 8"
     assert r"\frac{\partial L}{\partial h_{2}} = " in out
 
 
 def test_derive_a_quantity(capsys, work):
-    code, out, err = run(capsys, "derive", work.write(TEXT), "yhat_2")
+    code, out, err = run(capsys, "derive", work.write(TEXT), "yhat_2", "--format", "latex")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == r"\hat{y}_{2} = h_{2} \times W_{y} = 3 \times 2 = 6"
 
 
 def test_render_flags(capsys, work):
     path = work.write(TEXT)
-    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--times", "cdot", "--partial", "d")
+    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--times", "cdot", "--partial", "d", "--format", "latex")
     assert out.splitlines()[-1] == r"\frac{d L}{d h_{1}} = -4 + 4 = 0"
     assert r"\times" not in out and r"\partial" not in out and r"\cdot" in out
-    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--no-numbers")
+    _, out, _ = run(capsys, "derive", path, "dL/dh_1", "--no-numbers", "--format", "latex")
     assert r"\left(4 - 5\right)" not in out
     assert out.splitlines()[-1] == r"\frac{\partial L}{\partial h_{1}} = -4 + 4 = 0"
     _, out, _ = run(capsys, "sheet", "-o", "-", "--times", "cdot")
@@ -136,9 +136,9 @@ def test_derive_defaults_to_the_reference_exercise(argv, capsys, work):
 def test_derive_takes_options_anywhere(capsys, work):
     path = work.write(TEXT)
     runs = [run(capsys, "derive", *argv) for argv in (
-        [path, "dL/dW_h", "--split", "step"],
-        [path, "--split", "step", "dL/dW_h"],
-        ["--split", "step", path, "dL/dW_h"],
+        [path, "dL/dW_h", "--split", "step", "--format", "latex"],
+        [path, "--split", "step", "--format", "latex", "dL/dW_h"],
+        ["--split", "step", path, "--format", "latex", "dL/dW_h"],
     )]
     assert runs[0][0] == 0 and runs[0][1].splitlines()[-1] == r"\frac{\partial L}{\partial W_{h}} = 0 + 8 = 8"
     assert runs[1] == runs[0] and runs[2] == runs[0]
@@ -148,7 +148,7 @@ def test_derive_takes_options_anywhere(capsys, work):
                                                   ("1,2", "k1-k2"), ("2,3", "k1-k2")])
 def test_derive_truncate_is_the_api_s_truncation(truncate, convention, capsys, work):
     path = work.write(template("elman"))  # three steps: k = 1, 2 drop terms, k = 3 keeps all
-    argv = ["derive", path, "dL/dW_h", "--truncate", truncate, *(["--truncation", convention] if convention else [])]
+    argv = ["derive", path, "dL/dW_h", "--format", "latex", "--truncate", truncate, *(["--truncation", convention] if convention else [])]
     code, out, err = run(capsys, *argv)
     assert (code, err) == (0, "")
     k = tuple(int(n) for n in truncate.split(","))
@@ -164,7 +164,7 @@ def test_derive_truncate_is_the_api_s_truncation(truncate, convention, capsys, w
 @pytest.mark.parametrize("digits", [1, 3, 12])
 def test_derive_digits_are_the_decimals_shown(digits, capsys, work):
     path = work.write(template("elman", activation="tanh"))
-    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--digits", str(digits))
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--format", "latex", "--digits", str(digits))
     assert (code, err) == (0, "")
     exercise = rnnsym.load(path)
     assert out.splitlines() == derivation_output(exercise, "dL/dW_h", RenderOptions(approx_digits=digits))
@@ -172,7 +172,7 @@ def test_derive_digits_are_the_decimals_shown(digits, capsys, work):
     # significant digits: leading zeros and mpmath's ".0" after a whole number do not count
     assert shown and all(len(n.removesuffix(".0").lstrip("-0.").replace(".", "")) <= digits for n in shown)
     assert any(len(n.lstrip("-0.").replace(".", "")) == digits for n in shown)
-    assert out != run(capsys, "derive", path, "dL/dW_h")[1]
+    assert out != run(capsys, "derive", path, "dL/dW_h", "--format", "latex")[1]
 
 
 @settings(max_examples=40)

@@ -491,7 +491,7 @@ def test_check_reports_a_formula_that_cannot_be_computed_as_wrong(formula, reaso
 def test_a_byte_order_mark_is_accepted(capsys, work):
     path = work.inputs / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + TEXT.encode("utf-8"))
-    code, out, err = run(capsys, "derive", str(path), "dL/dW_h")
+    code, out, err = run(capsys, "derive", str(path), "dL/dW_h", "--format", "latex")
     assert (code, err) == (0, "")
     assert out.splitlines()[-1].endswith("= -4 + 12 = 8")
 
@@ -507,7 +507,7 @@ def test_duplicate_labels_are_refused(capsys, work):
 def test_relu_at_its_kink_is_remarked_on_the_sheet_and_in_derive(capsys, work):
     exercise = variant(('activation = "identity"', 'activation = "relu"'), ("\nh_0 = 1\n", "\nh_0 = -1\n"))
     path = work.write(exercise)  # z_1 = h_0 W_h + x_1 W_x = -1 + 1 = 0
-    code, out, err = run(capsys, "derive", path, "dL/dW_h")
+    code, out, err = run(capsys, "derive", path, "dL/dW_h", "--format", "latex")
     assert (code, err) == (0, "")
     assert "% Note: at these values $z_{1} = 0$: relu has no derivative at 0" in out
     tex = rnnsym.Sheet([rnnsym.loads(exercise)]).tex()

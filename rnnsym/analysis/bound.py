@@ -33,6 +33,7 @@ from ..graph import Graph
 from ..models import unroll
 from ..notation import symbol
 from ..printing import Line, Printer, RenderOptions, decimal
+from ..printing import markdown as _markdown
 from ..printing import latex as _latex
 from ..printing import lines as _lines
 from ..rules import ACTIVATIONS, Rule
@@ -115,6 +116,20 @@ class Bound:
 
     def _repr_latex_(self) -> str:
         return "$\\displaystyle " + self.latex()[0] + "$"
+
+    def _repr_markdown_(self) -> str:
+        """The bound with its numbers, as Markdown math.
+
+        >>> from rnnsym.models import elman
+        >>> print(bound(elman(1), {"W_h": "0.5"})._repr_markdown_())
+        $$
+        \\begin{aligned}
+        \\left|{\\frac{\\partial h_{t}}{\\partial h_{t-1}}}\\right| \\leq \\left|{W_{h}}\\right| &= \\frac{1}{2}
+        \\end{aligned}
+        $$
+        <BLANKLINE>
+        """
+        return _markdown(self)
 
 
 def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:

@@ -35,7 +35,8 @@ from ..evaluation import Evaluation, bind
 from ..forms import Juxt, Partial, Times, product
 from ..graph import Graph
 from ..notation import symbol
-from ..printing import Line, Printer, RenderOptions, format_value
+from ..printing import Display, Line, Printer, RenderOptions, format_value
+from ..printing import markdown as _markdown
 from ..printing import latex as _latex
 from ..printing import lines as _lines
 
@@ -188,7 +189,7 @@ class Factor:
         return out
 
     def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+        return Display(self)._repr_latex_()
 
 
 def _flatten_product(form: Expr) -> list[Expr]:
@@ -287,6 +288,19 @@ class JacobianChain:
 
     def _repr_latex_(self) -> str:
         return "$\\displaystyle " + self.latex(compact=True)[0] + "$"
+
+    def _repr_markdown_(self) -> str:
+        return _markdown(self)
+
+    def show(self, values: Mapping | None = None, options: RenderOptions | None = None) -> Display:
+        """The chain written at ``values`` (its value last) for display: a notebook shows
+        it as math, ``print`` as text (:class:`~rnnsym.printing.Display`).
+
+        >>> from rnnsym.models import elman
+        >>> print(jacobian_chain(elman(3), t=3, k=2).show({"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]}))
+        ∂h₃/∂h₁ = ∂h₃/∂h₂ ∂h₂/∂h₁ = W_h W_h = 4
+        """
+        return Display(self, values, options)
 
     def _value_latex(self, values: Mapping, options: RenderOptions, printer: Printer) -> str:
         shown = max(options.approx_digits, 1)

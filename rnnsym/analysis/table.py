@@ -32,6 +32,7 @@ from sympy import Expr, S
 from ..errors import InputError, InputTypeError
 from ..evaluation import GUARD
 from ..graph import Graph
+from ..printing import Block, Display
 from ..models import elman, gru
 from .bound import Bound, bound
 from .flow import check_digits, components, evaluation, is_vector
@@ -100,6 +101,30 @@ class FlowTable:
         cells = [["$T - t$", *[s.label.replace("|", r"\|") for s in self.series]], ["---:"] * (len(self.series) + 1)]
         cells += [[str(d), *[_plain(v) for v in vals]] for d, *vals in self.rows()]
         return "\n".join("| " + " | ".join(row) + " |" for row in cells)
+
+    def _repr_latex_(self) -> str:
+        """The table as a LaTeX ``array`` (labels' math kept, words in ``\\text``).
+
+        >>> from rnnsym.models import elman
+        >>> print(flow_table([("$W_h = 2$", elman(2), {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0]})], 2)._repr_latex_())
+        $$
+        \\begin{array}{rr}
+        T - t & W_h = 2 \\\\ \\hline
+        0 & 1.0 \\\\
+        1 & 2.0
+        \\end{array}
+        $$
+        """
+        return Display(self)._repr_latex_()
+
+    def _rnnsym_blocks(self, values: Mapping | None, options: object) -> list[Block]:
+        """The table as one block for :func:`rnnsym.printing.markdown` and :func:`rnnsym.printing.text`
+        (its values are its own: ``values`` must be None)."""
+        if values is not None:
+            raise InputError("values", values, "None: a FlowTable holds its values (call flow_table() for others)")
+        rows = [("$T - t$", *[s.label for s in self.series])]
+        rows += [(str(d), *[_plain(v) for v in vals]) for d, *vals in self.rows()]
+        return [Block("table", tuple(rows))]
 
 
 def _plain(value: Expr, digits: int = 4) -> str:

@@ -19,7 +19,7 @@ from sympy import Expr, Symbol
 
 from ..evaluation import Evaluation, evaluate
 from ..graph import Graph
-from ..printing import Line, RenderOptions
+from ..printing import Display, Line, RenderOptions
 from ..rules import relu
 from ..printing import latex as _latex
 from ..printing import lines as _lines
@@ -50,7 +50,21 @@ class Derivation:
         return f"d{self.of}/d{self.wrt}" if self.wrt is not None else str(self.of)
 
     def _repr_latex_(self) -> str:
-        return "$\\begin{aligned}" + r"\\".join(l.replace("=", "&=", 1) for l in self.latex()) + r"\end{aligned}$"
+        return Display(self)._repr_latex_()
+
+    def show(self, values: Mapping | None = None, options: RenderOptions | None = None) -> Display:
+        """The derivation written at ``values`` for display: a notebook shows its lines,
+        tables and notes as math (``_repr_markdown_``, ``_repr_latex_``), ``print``
+        as text (:class:`~rnnsym.printing.Display`, docs/formats.md).
+
+        >>> import rnnsym
+        >>> ex = rnnsym.reference()
+        >>> print(rnnsym.compute(ex.graph, "yhat_2").show(ex.values))
+        h₁ = h₀ × W_h + x₁ × W_x = 1 × 1 + 10 × 0.1 = 2
+        h₂ = h₁ × W_h + x₂ × W_x = 2 × 1 + 10 × 0.1 = 3
+        ŷ₂ = h₂ × W_y = 3 × 2 = 6
+        """
+        return Display(self, values, options)
 
     def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
         """The graph evaluated at ``values`` (:class:`rnnsym.evaluation.Evaluation`)."""

@@ -4,7 +4,9 @@ r"""Printing: the one place math is spelled, and one entry point for every resul
 ``_rnnsym_lines(values, options)`` method (a derivation, a Jacobian chain, a
 bound, a graph, a cell) is written as its lines; any other sympy expression
 or form is printed by :class:`Printer`.  Every result type's ``latex()``
-method is this function.
+method is this function.  :func:`markdown` and :func:`text` write the same
+results (and whole exercises) as Markdown and as Unicode text for a terminal,
+:class:`Display` shows them in a notebook (docs/formats.md).
 
 >>> import rnnsym
 >>> latex(rnnsym.elman(1))
@@ -18,8 +20,12 @@ from typing import Any, Mapping
 from ..errors import InputTypeError
 from .line import Line, assignment_lines, balance, cell_lines, decimal, format_value, join_parts, split_piece, width
 from .printer import PARTIAL, TIMES, Printer, RenderOptions
+from .block import Block, blocks
+from .display import Display
+from .as_markdown import markdown
+from .as_text import text
 
-__all__ = ["latex", "lines", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance",
+__all__ = ["latex", "lines", "markdown", "text", "Display", "Block", "blocks", "Printer", "RenderOptions", "Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance",
            "assignment_lines", "cell_lines", "TIMES", "PARTIAL"]
 
 
