@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from .binding import bind
 from .derivation.truncate import truncation
 from .errors import InputError, InputTypeError
+from .diagram import network_figure
 from .exercise import Exercise, Question
 from .forms import Partial
 from .graph import Graph
@@ -245,8 +246,9 @@ class Sheet:
     each exercise's number as a variant of a run (:class:`~rnnsym.variants.Variant`,
     see :meth:`from_variants`): each is then headed "Variant n: title" and starts
     a new page, on the question sheet and on the solution sheet.  ``header`` adds
-    a course, a date and instructions (:class:`Header`).  ``figure``, when
-    given, is called with each exercise's graph and returns LaTeX (not a float,
+    a course, a date and instructions (:class:`Header`).  ``figure`` (by default
+    :func:`rnnsym.diagram.network_figure`, the unrolled network; None for none)
+    is called with each exercise's graph and returns LaTeX (not a float,
     so that it stays with its exercise) placed after the exercise's intro on
     question and solution sheets alike; the figure is rnnsym's own output and is
     not vetted.
@@ -272,7 +274,7 @@ class Sheet:
     trust_latex: bool = False
     kind: str = "solutions"
     header: Header | None = None
-    figure: Callable[[Graph], str] | None = None
+    figure: Callable[[Graph], str] | None = network_figure
     variant_numbers: Sequence[int] | None = None
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ import rnnsym
 import rnnsym.strategies
 from rnnsym import InputError, InputTypeError, RenderOptions, Sheet, loads
 from rnnsym.binding import bind
+from rnnsym.diagram import network_figure
 from rnnsym.errors import LimitError
 from rnnsym.grading import check_exercise, loads_key
 from rnnsym.notation import spell
@@ -55,7 +56,9 @@ def test_the_default_kind_is_solutions_and_an_empty_header_changes_nothing():
     tex = Sheet([ex]).tex()
     assert Sheet([ex], kind="solutions").tex() == tex
     assert Sheet([ex], header=Header()).tex() == tex
-    assert Sheet([ex], figure=None).tex() == tex
+    assert Sheet([ex], figure=network_figure).tex() == tex  # the network figure by default
+    without = Sheet([ex], figure=None).tex()
+    assert r"\begin{tikzpicture}" in tex and r"\begin{tikzpicture}" not in without
 
 
 @pytest.mark.parametrize("kind", ["answers", "Questions", "", None, 1])
