@@ -16,7 +16,7 @@ The pipeline, stage by stage (docs/architecture.md)::
 
 __version__ = "0.1.0"
 
-from .errors import InputError, InputTypeError, LimitError, RnnsymError, TeXError
+from .errors import InputError, InputTypeError, LimitError, NoVariantError, RnnsymError, TeXError
 from .numbers import Number, parse_number
 from .notation import Notation
 from .rules import ACTIVATIONS, LOSSES, register_activation, register_loss
@@ -50,6 +50,7 @@ __all__ = [
     "Sheet",
     "Step",
     "TeXError",
+    "NoVariantError",
     "TensorDerivation",
     "TruncatedDerivation",
     "build",
