@@ -116,3 +116,9 @@ def test_every_command_of_the_tutorial_runs(tmp_path, monkeypatch, capsys):
     _replay(ROOT / "docs" / "tutorial.md", tmp_path, monkeypatch, capsys)
     names = {p.name for p in tmp_path.iterdir()}
     assert {"rnn.pdf", "week10.tex", "week10-key.csv", "week10-key.json", "week10.xml", "rnn-questions.tex"} <= names
+
+
+def test_every_picture_a_page_shows_is_in_the_repository():
+    for doc in DOCS:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", doc.read_text(encoding="utf-8")):
+            assert (doc.parent / target).is_file(), f"{doc.name} shows {target}, which is missing"
