@@ -351,9 +351,11 @@ class Sheet:
         return pieces
 
     def _solutions(self, part: _Part) -> list[tuple[str, str | None]]:
-        """One exercise's worked answers: intro, figure, each question with its answer."""
+        """One exercise's worked answers: intro, figure (for a variant, its values), each question with its answer."""
         exercise = part.exercise
         pieces = self._opening(part)
+        if self.variant_numbers is not None:  # which values these solutions are for
+            pieces.append((given_values(exercise, self.options), "the exercise's values (written by rnnsym)"))
         for i, (question, answer) in enumerate(exercise.answers(self.options)):
             key = part.at(f"questions[{i}]")
             pieces.append((f"\\subsection*{{{escape(question.label)}}}", f"{key}.label"))

@@ -127,3 +127,14 @@ def test_a_run_of_variants_builds_one_combined_pdf(tmp_path):
     assert main(["sheet", VARIANTS, "--variants", "2", "--seed", "3", "-o", str(tmp_path / "v.pdf"), "--pdf"]) == 0
     assert (tmp_path / "v.pdf").read_bytes().startswith(b"%PDF")
     assert {p.name for p in tmp_path.iterdir()} == {"v.pdf", "v.tex", "v-key.csv", "v-key.json"}
+
+
+def test_each_variant_states_its_values_on_both_sheets(tmp_path, capsys):
+    run = prepare([VARIANTS], count=2, seed=11)
+    tex = run.sheet(kind="both").tex()
+    questions, solutions = tex.split(r"\part*{Solutions}")
+    for part in (questions, solutions):
+        assert part.count(r"\paragraph{Given}") == 2
+    from rnnsym.sheet import given_values
+    for v in run.variants:
+        assert given_values(v.exercise) in solutions
