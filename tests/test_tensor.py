@@ -71,3 +71,14 @@ def test_a_registered_activation_has_a_matrix_form():
                              r"\nabla_{h_{t}} L \, h_{t-1}^{\top}")
     finally:
         unregister("softplus")
+
+
+def test_computing_a_whole_vector_gives_every_entry():
+    import rnnsym
+
+    graph = rnnsym.elman(2, hidden=2, activation="identity")
+    values = {"h_0": [1, 0], "x": [1, 2], "y": [0, 1], "W_h": [[1, 2], [3, 4]], "W_x": [[1], [-1]], "W_y": [[1, 1]]}
+    whole = rnnsym.compute(graph, "h_2").evaluate(values)
+    entries = [rnnsym.compute(graph, f"h_2[{i}]").evaluate(values) for i in (1, 2)]
+    # h_1 = W_h h_0 + W_x x_1 = (2, 2); h_2 = W_h h_1 + W_x x_2 = (6 + 2, 14 - 2)
+    assert list(whole) == entries == [8, 12]

@@ -15,6 +15,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Callable, Mapping
 
+import sympy
+
 from sympy import Expr, Symbol
 
 from ..evaluation import Evaluation, evaluate
@@ -178,6 +180,8 @@ class ChainDerivation(Derivation):
         return self.graph.expand(self.expr)
 
     def value_at(self, evaluation: Evaluation) -> Expr:
+        if self.wrt is None and isinstance(self.expr, sympy.MatrixBase):  # a whole vector or matrix computed
+            return self.expr.applyfunc(lambda c: evaluation.number(evaluation.env[c]))
         if self.wrt is None:
             return evaluation.number(evaluation.env[self.of])
         return evaluation.derivative(self.of, self.wrt)
