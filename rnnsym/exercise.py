@@ -139,9 +139,10 @@ class Exercise:
             return None
         if question.show is not None:  # a topic is written with the options
             return question.answer(self.graph, options, self.evaluation)
-        if id(question) not in self._answers:
-            self._answers[id(question)] = question.answer(self.graph, options)
-        return self._answers[id(question)]
+        cached = self._answers.get(id(question))
+        if cached is None or cached[0] is not question:  # the cache holds the question, so its id stays its own
+            cached = self._answers[id(question)] = (question, question.answer(self.graph, options))
+        return cached[1]
 
     def answers(self, options: RenderOptions | None = None) -> list[tuple[Question, Any]]:
         """Every question with its answer, in order."""
@@ -195,7 +196,16 @@ def _string(data: dict, key: str, name: str, default: str | None = None) -> str:
     if not isinstance(value, str):
         raise InputTypeError(field_, value, "a string")
     check_at_most(field_, len(value), MAX_TEXT, "characters", shown=f"a text of {len(value)} characters")
+    control = _CONTROL.search(value)
+    if control:
+        raise InputError(field_, value, f"text without control characters (U+{ord(control.group()):04X} at "
+                                        f"position {control.start() + 1}; tabs and line breaks are fine)")
     return value
+
+
+#: Characters no text key may hold: C0 controls but tab and line breaks, DEL, C1 controls,
+#: and what XML 1.0 cannot carry (surrogates, U+FFFE, U+FFFF), so that every output can hold the text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _model(data: dict) -> Graph:
@@ -278,7 +288,7 @@ def _no_draw_spec(value: object, field: str) -> None:
     """Refuse a draw spec (a table such as ``{choices = [1, 2]}``) where a number is needed."""
     if isinstance(value, dict):
         raise InputError(field, value, "a number; this is a draw spec, drawn only for variants "
-                         "(--variants N on the command line, rnnsym.variants.draw in Python)")
+                         "(rnnsym sheet or rnnsym export with --variants N; rnnsym.variants.draw in Python)")
     if isinstance(value, list):
         for i, item in enumerate(value, start=1):
             _no_draw_spec(item, f"{field}[{i}]")
