@@ -19,7 +19,7 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from ..cells import now
-from ..evaluation import evaluate
+from ..evaluation import GUARD, evaluate
 from ..forms import Partial, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
@@ -54,7 +54,8 @@ class _Context:
         if values is not None:
             graph = derivation.graph
             evaluation = evaluate(graph, values)
-            self.approx = evaluation.decimal(max(options.approx_digits, 1))
+            # guard digits: a value is rounded once, when it is written
+            self.approx = evaluation.decimal(max(options.approx_digits, 1) + GUARD)
             # a long model of irrational values is written in decimals: its exact values are towers
             exact = graph.rational or graph.steps <= EXACT_STEPS
             self.evaluate = evaluation if exact else self.approx
