@@ -259,6 +259,9 @@ def _bound_text(b, topic: Topic) -> str:
     if b.regime == "vanishing":
         return (rf"so $\left|\frac{{\partial h_T}}{{\partial h_t}}\right| \le {shown}^{{T-t}}$: below 1, the bound "
                 r"forces the gradient to vanish exponentially with the distance.")
+    if b.regime == "neutral" and not b.slope.free_symbols and not b.matrix:
+        return (r"and since $f'$ is constant here every factor equals 1 in size: the gradient keeps its size "
+                r"over any distance, neither vanishing nor exploding.")
     if b.regime == "neutral":
         return (r"equal to 1: the bound rules out exponential growth, and a factor below 1 at some step makes "
                 r"the gradient shrink.")
