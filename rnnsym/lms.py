@@ -154,6 +154,8 @@ def _entry_text(entry: str) -> str:
 
 
 def _default_text(question: Question) -> str:
+    if getattr(question, "step", None) is not None:  # a training step (rnnsym.training)
+        return question.step.prompt()
     if question.wrt is None:
         return f"Compute ${spell(question.of.replace(' ', ''))}$."
     return rf"Compute $\frac{{\partial {spell(question.of.replace(' ', ''))}}}{{\partial {spell(question.wrt.replace(' ', ''))}}}$."

@@ -326,8 +326,8 @@ class TrainingStep(Derivation):
         out = list(dict.fromkeys(n for d in self.gradients.values() for n in d.notes(values, options)))
         if self.clip is not None:
             out.append(
-                r"The gradients are clipped together by their global norm, as PyTorch's "
-                r"\texttt{torch.nn.utils.clip\_grad\_norm\_} does: $\lVert g \rVert$ is the 2-norm of every "
+                r"The gradients are clipped together by their global norm, as the function "
+                r"\texttt{clip\_grad\_norm\_} of PyTorch's \texttt{torch.nn.utils} does: $\lVert g \rVert$ is the 2-norm of every "
                 r"updated parameter's gradient viewed as one vector, and each gradient is multiplied by "
                 r"$s = \min(1, c / \lVert g \rVert)$. PyTorch divides by $\lVert g \rVert + 10^{-6}$; "
                 r"the step here is exact, which changes $s$ by a relative $10^{-6}/\lVert g \rVert$ at most."
