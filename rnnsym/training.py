@@ -281,7 +281,7 @@ class TrainingStep(Derivation):
             scale = ["s", r"\min\left(1, \frac{c}{\lVert g \rVert}\right)"]
             if exact is not None:
                 if all(isinstance(v, sympy.Rational) for v in exact.squares.values()):
-                    squares = [rf"{_wrapped(exact.gradients[n], options)}^{{2}}" if n in self.graph.names
+                    squares = [rf"{_inline(exact.gradients[n], None, options, True)[0]}^{{2}}" if n in self.graph.names
                                else format_exact(exact.squares[n], options.max_decimals) for n in self.wrt]
                     norm.append(r"\sqrt{" + " + ".join(squares) + "}")
                     total = sum(exact.squares.values(), sympy.S.Zero)
@@ -337,9 +337,7 @@ class TrainingStep(Derivation):
 
 def _exceeds(total: Expr, bound: sympy.Rational) -> bool:
     """Whether ``total`` > ``bound`` (exactly for a rational ``total``, else in 60-digit arithmetic)."""
-    if isinstance(total, sympy.Rational):
-        return bool(total > bound)
-    if isinstance(total, sympy.Float):
+    if isinstance(total, (sympy.Rational, sympy.Float)):
         return bool(total > bound)
     prec = mpmath.libmp.dps_to_prec(_COMPARE_DIGITS)
     with mpmath.workprec(prec):
@@ -351,10 +349,6 @@ def _frac(of: str, wrt: str, options: RenderOptions) -> str:
     return rf"\frac{{{d} {options.notation.spell(of)}}}{{{d} {options.notation.spell(wrt)}}}"
 
 
-def _short(value: Expr) -> bool:
-    return not value.has(Exact) and sympy.count_ops(value) <= 4
-
-
 def _inline(value: Expr, approx: Expr, options: RenderOptions, wrap: bool = False) -> tuple[str, bool]:
     """``value`` written inside a formula: exactly when rational or short, else its decimal;
     and whether it was approximated.  ``wrap`` puts a negative number or a sum in brackets."""
@@ -362,17 +356,13 @@ def _inline(value: Expr, approx: Expr, options: RenderOptions, wrap: bool = Fals
         text, approximate = format_exact(value, options.max_decimals), False
         if text.startswith(r"\approx"):
             text, approximate = text.removeprefix(r"\approx").strip(), True
-    elif _short(value) and not isinstance(value, sympy.Float):
+    elif not value.has(Exact) and sympy.count_ops(value) <= 4 and not isinstance(value, sympy.Float):
         text, approximate = Printer(options).doprint(value), False
     else:
         text, approximate = decimal(approx, max(options.approx_digits, 3)), True
     if wrap and (text.startswith("-") or (isinstance(value, sympy.Add) and not approximate)):
         text = rf"\left({text}\right)"
     return text, approximate
-
-
-def _wrapped(value: Expr, options: RenderOptions) -> str:
-    return _inline(value, value, options, wrap=True)[0]
 
 
 def _matrix(value: sympy.MatrixBase, approx: sympy.MatrixBase, options: RenderOptions,
