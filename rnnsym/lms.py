@@ -147,6 +147,9 @@ def _paragraphs(latex: str) -> list[str]:
 
 
 def _entry_text(entry: str) -> str:
+    if not entry.startswith("["):  # a parameter after a training step (rnnsym.training), or one of its entries
+        name, _, index = entry.partition("[")
+        return f"Answer with {f'entry [{index} of ' if index else ''}{name} after the step."
     indices = entry.strip("[]").split(",")
     if len(indices) == 1:
         return f"Answer with entry {indices[0]} of the result (a vector)."

@@ -357,3 +357,12 @@ def test_the_sheets_and_the_text_formats_write_the_step():
     assert "W_h' = W_h − η × ∂L/∂W_h = 1 − 0.1 × 8 = 0.2" in written
     assert "‖g‖ = √((∂L/∂W_h)² + (∂L/∂W_x)² + (∂L/∂W_y)²) = √(8² + 40² + 2²) = √1668" in written
     assert r"s &= \min\left(1, \frac{c}{\lVert g \rVert}\right) = \min\left(1, \frac{5}{2 \times \sqrt{417}}\right)" in markdown(ex)
+
+
+def test_a_moodle_export_asks_for_each_new_parameter():
+    from rnnsym.lms import moodle_xml
+    xml = moodle_xml(single(loads(EXERCISE)))
+    for name in ("W_h", "W_x", "W_y"):
+        assert f"Answer with {name} after the step." in xml
+    assert "of the result" not in xml
+    assert "after one step of gradient descent" in xml
