@@ -34,7 +34,7 @@ from sympy import Expr
 from .errors import InputError, InputTypeError, RnnsymError
 from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
-from .testing.mp import close, evaluate_formula, forward, numeric
+from .testing.mp import DIGITS, close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
 from .numbers import Number, parse_number
 from .evaluation import bind, evaluate
@@ -228,8 +228,54 @@ def _special(question: Question) -> str | None:
     return None
 
 
+def _step_entries(exercise: Exercise, question: Question) -> list[tuple[str, Any, Any]]:
+    """``(name, value now, new value)`` for each parameter entry a training step updates."""
+    answer = exercise.answer(question)
+    out = []
+    for name, new in answer.entries(exercise.evaluation):
+        out.append((name, exercise.evaluation.value(name), new))
+    return out
+
+
+def _check_step(exercise: Exercise, question: Question, expected: Expected | None, env: Mapping) -> QuestionCheck:
+    """A training step: each gradient checked by :func:`check_gradients`, and each new
+    parameter against the step recomputed in 50-digit arithmetic from the
+    finite-difference gradients (norm, scale min(1, c/‖g‖) and update)."""
+    spec = question.step
+    entries = _step_entries(exercise, question)
+    report = check_gradients(exercise.graph, exercise.values, wrt=[name for name, _, _ in entries],
+                             of=question.of, raises=False)
+    notes = [f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else "")
+             for row in report.mismatches]
+    with mpmath.workdps(DIGITS):
+        gradients = {row.quantity: mpmath.mpf(row.numeric) for row in report.rows if row.check == "finite differences"}
+        g = [gradients[f"d{question.of}/d{name}"] for name, _, _ in entries]
+        norm = mpmath.sqrt(mpmath.fsum(x**2 for x in g))
+        clip = numeric(spec.clip.exact) if spec.clip is not None else None
+        scale = min(mpmath.mpf(1), clip / norm) if clip is not None and norm > 0 else mpmath.mpf(1)
+        lr = numeric(spec.lr.exact)
+        consistent = report.ok
+        for (name, now, new), gi in zip(entries, g):
+            independent = numeric(now) - lr * scale * gi
+            agree, _ = close(new, independent, mpmath.mpf(10) ** -25)
+            if not agree:
+                consistent = False
+                notes.append(f"{name} after the step is {show(new)} but {mpmath.nstr(independent, 15)} "
+                             "from finite-difference gradients in 50-digit arithmetic")
+    value = entries[0][2] if len(entries) == 1 else ", ".join(f"{name} = {show(new)}" for name, _, new in entries)
+    result = QuestionCheck(question, value, consistent, report, notes=notes)
+    if expected is not None and len(entries) > 1:
+        result.expected, result.agrees = expected, False
+        result.notes.append(f"the key gives one answer, but the step updates {len(entries)} parameter entries")
+        return result
+    return _compare(result, question, expected, env, entries[0][2], exercise.graph, general=False,
+                    what=f"{entries[0][0]} after the step")
+
+
 def _check_question(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
     graph = exercise.graph
+    if getattr(question, "step", None) is not None:
+        return _check_step(exercise, question, expected, env)
     special = _special(question)
     if special is not None and getattr(question, "show", None) is not None:  # check_exercise skips topics
         return QuestionCheck(question, None, None, notes=[special])
@@ -253,16 +299,19 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
     return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
 
 
-def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool) -> QuestionCheck:
-    """Compare the key's answer with ``value``; a formula for a derivative is
-    also checked everywhere (``general``) by :func:`assert_derivative`."""
+def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool,
+             what: str | None = None) -> QuestionCheck:
+    """Compare the key's answer with ``value`` (``what`` the question computes, its
+    ``find`` by default); a formula for a derivative is also checked everywhere
+    (``general``) by :func:`assert_derivative`."""
+    what = what or question.find
     if expected is None:
         return result
     result.expected = expected
     if expected.number is not None:
         result.agrees = _number_agrees(value, expected.number)
         if not result.agrees:
-            result.notes.append(f"expected {expected.number.spelling}, but {question.find} = {show(value)} at the exercise's values")
+            result.notes.append(f"expected {expected.number.spelling}, but {what} = {show(value)} at the exercise's values")
         return result
     try:
         at_values = evaluate_formula(expected.formula, env)
@@ -277,7 +326,7 @@ def _compare(result: QuestionCheck, question: Question, expected: Expected | Non
     if not agree:
         result.agrees = False
         result.notes.append(
-            f"the formula {expected.text!r} gives {show(at_values)}, but {question.find} = {show(value)} at the exercise's values"
+            f"the formula {expected.text!r} gives {show(at_values)}, but {what} = {show(value)} at the exercise's values"
         )
         return result
     if general:
