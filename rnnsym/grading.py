@@ -38,6 +38,7 @@ from .testing.mp import close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
 from .numbers import Number, parse_number
 from .evaluation import bind, evaluate
+from .derivation import TensorDerivation, derive
 
 __all__ = ["Expected", "QuestionCheck", "ExerciseCheck", "load_key", "loads_key", "check_exercise"]
 
@@ -54,9 +55,13 @@ class Expected:
     text: str
     number: Number | None = None
     formula: Expr | None = None
+    #: For a whole vector or matrix: each entry's answer, row by row, as a table of this shape.
+    entries: tuple[tuple["Expected", ...], ...] | None = None
 
     @property
     def shown(self) -> str:
+        if self.entries is not None:
+            return "[" + ", ".join("[" + ", ".join(e.shown for e in row) + "]" for row in self.entries) + "]"
         return self.number.spelling if self.number is not None else "formula"
 
 
@@ -65,9 +70,13 @@ def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[s
 
     The key holds one table, ``[answers]``, from question labels to numbers
     (``"1.a" = 6``, ``"1.b" = "0.1"``, ``"1.c" = "1/3"``) or formulas in the
-    model's names (``"1.d" = "2*(yhat_2 - y_2)*W_y*h_1"``).  A label the
-    exercise does not have, a value that is neither, or a formula that does
-    not parse raises :class:`~rnnsym.errors.InputError` naming it.
+    model's names (``"1.d" = "2*(yhat_2 - y_2)*W_y*h_1"``).  A question about a
+    whole vector or matrix (``find = "dL/dW_h"`` of a vector model) takes
+    nested lists of such answers, one list a row, in the shape of the answer
+    (a vector, a column, may be a flat list: ``"a" = ["0.5", "-0.25"]``).  A
+    label the exercise does not have, a value that is neither, a formula that
+    does not parse or a table of the wrong shape raises
+    :class:`~rnnsym.errors.InputError` naming it.
 
     >>> from rnnsym.exercise import reference
     >>> loads_key('[answers]\\n"9.z" = 1', reference())
@@ -87,12 +96,36 @@ def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[s
     for label, value in answers.items():
         if label not in labels:
             raise InputError("answers", label, "a question label of the exercise (one of " + ", ".join(labels) + ")")
-        out[label] = _expected(label, value, exercise)
+        question = next(q for q in exercise.questions if q.label == label)
+        out[label] = _expected(label, value, exercise, _shape(exercise, question))
     return out
 
 
-def _expected(label: str, value: object, exercise: Exercise) -> Expected:
+def _shape(exercise: Exercise, question: Question) -> tuple[int, int] | None:
+    """The shape of a question's answer about a whole vector or matrix, else None."""
+    graph = exercise.graph
+    if question.wrt is None:
+        name = question.of.replace(" ", "")
+        return graph.tensor(name).shape if name not in graph.names and name in graph.tensors else None
+    derivation = derive(graph, question.of, question.wrt)
+    return derivation.shape if isinstance(derivation, TensorDerivation) else None
+
+
+def _expected(label: str, value: object, exercise: Exercise, shape: tuple[int, int] | None = None) -> Expected:
     field_ = f'answers."{label}"'
+    if shape is not None:
+        rows, cols = shape
+        what = "a column of" if cols == 1 else "a row of" if rows == 1 else "a table of"
+        expected = f"{what} {rows}×{cols} answers as nested lists, one list a row" + (
+            " (or a flat list)" if rows == 1 or cols == 1 else "")
+        items = value if isinstance(value, list) else None
+        if items is not None and (rows == 1 or cols == 1) and len(items) == rows * cols and not any(isinstance(v, list) for v in items):
+            items = [items] if rows == 1 else [[v] for v in items]
+        if items is None or len(items) != rows or any(not isinstance(r, list) or len(r) != cols for r in items):
+            raise InputError(field_, value, expected)
+        table_ = tuple(tuple(_expected(f"{label}[{i},{j}]", v, exercise) for j, v in enumerate(row, 1))
+                       for i, row in enumerate(items, 1))
+        return Expected(label, str(value), entries=table_)
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
         raise InputTypeError(field_, value, "a number or a formula in quotes")
     if not isinstance(value, str):
@@ -237,6 +270,8 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         value = exercise.answer(question).evaluate(exercise.values)
         result = QuestionCheck(question, value, None, notes=[special])
         return _compare(result, question, expected, env, value, graph, general=False)
+    if _shape(exercise, question) is not None:
+        return _check_tensor(exercise, question, env, numbers, expected)
     of = graph.symbol(question.of)
     if question.wrt is None:
         value = env[of]
@@ -248,9 +283,73 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         report = check_gradients(graph, exercise.values, wrt=[question.wrt], of=question.of, raises=False)
         value = report.rows[0].symbolic
         result = QuestionCheck(question, value, report.ok, report)
-        for row in report.mismatches:
-            result.notes.append(f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+        _report_notes(result, report)
     return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
+
+
+def _report_notes(result: QuestionCheck, report: GradientReport) -> None:
+    """The report's disagreements, and each check it skipped for a reason a reader
+    must know (relu at its kink, where finite differences cannot be taken)."""
+    several = len(report.quantities) > 1
+    for row in report.mismatches:
+        where = f"{row.quantity}, " if several else ""
+        result.notes.append(f"{where}{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+    kinks = list(dict.fromkeys(row.note for row in report.skipped if "kink" in row.note or "relu" in row.note))
+    result.notes += [f"finite differences skipped: {note}" for note in kinks]
+
+
+def _check_tensor(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
+    """A question about a whole vector or matrix, checked entry by entry; its value is the matrix."""
+    graph = exercise.graph
+    if question.wrt is None:
+        symbols = graph.tensor(question.of)
+        value = symbols.applyfunc(lambda s: env[s])
+        result = QuestionCheck(question, value, True)
+        for s in symbols:
+            agree, _ = close(env[s], numbers[s], mpmath.mpf(10) ** -40)
+            if not agree:
+                result.consistent = False
+                result.notes.append(f"{s} is {show(env[s])} exactly but {show(numbers[s])} in 50-digit arithmetic")
+        pairs = {(i + 1, j + 1): (s, None) for (i, j), s in _indexed(symbols)}
+    else:
+        derivation = derive(graph, question.of, question.wrt)
+        rows, cols = derivation.shape
+        pairs = {(i, j): derivation.pair(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)}
+        report = None
+        for of in dict.fromkeys(of for of, _ in pairs.values()):
+            part = check_gradients(graph, exercise.values, wrt=[str(w) for o, w in pairs.values() if o == of], of=str(of), raises=False)
+            if report is None:
+                report = part
+            else:
+                report.rows += part.rows
+        first = {}
+        for row in report.rows:
+            first.setdefault(row.quantity, row.symbolic)
+        value = sympy.Matrix(rows, cols, lambda i, j: first["d{}/d{}".format(*pairs[(i + 1, j + 1)])])
+        result = QuestionCheck(question, value, report.ok, report)
+        _report_notes(result, report)
+    if expected is None:
+        return result
+    result.expected = expected
+    if expected.entries is None:  # a key written for one entry cannot answer the whole
+        result.agrees = False
+        result.notes.append(f"expected nested lists of {value.rows}×{value.cols} answers for {question.find}, got {expected.text!r}")
+        return result
+    agrees = True
+    for (i, j), (of, wrt) in pairs.items():
+        entry = expected.entries[i - 1][j - 1]
+        name = str(of) if wrt is None else f"d{of}/d{wrt}"
+        sub = Question(question.label, question.text, name, str(of), None if wrt is None else str(wrt))
+        checked = _compare(QuestionCheck(sub, value[i - 1, j - 1], None), sub, entry, env, value[i - 1, j - 1], graph,
+                           general=wrt is not None)
+        agrees = agrees and bool(checked.agrees)
+        result.notes += [f"[{i},{j}]: {note}" for note in checked.notes]
+    result.agrees = agrees
+    return result
+
+
+def _indexed(m: sympy.Matrix) -> list[tuple[tuple[int, int], Any]]:
+    return [((i, j), m[i, j]) for i in range(m.rows) for j in range(m.cols)]
 
 
 def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool) -> QuestionCheck:

@@ -82,6 +82,15 @@ class TensorDerivation(Derivation):
             return self.wrt.shape
         return (self.of.rows, self.wrt.rows if self.wrt.cols == 1 else 1)
 
+    def pair(self, i: int, j: int = 1) -> tuple[Symbol, Symbol]:
+        """The scalar (of, wrt) whose derivative sits at 1-based row ``i``, column ``j``.
+
+        >>> import rnnsym
+        >>> rnnsym.derive(rnnsym.elman(2, hidden=2), "L", "W_h").pair(1, 2)
+        (L, W_h[1,2])
+        """
+        return self._pair(i - 1, j - 1)
+
     def _pair(self, i: int, j: int) -> tuple[Symbol, Symbol]:
         if self.of.rows == 1:
             return self.of[0, 0], self.wrt[i, j]
