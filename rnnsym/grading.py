@@ -267,8 +267,13 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
     if special is not None and getattr(question, "show", None) is not None:  # check_exercise skips topics
         return QuestionCheck(question, None, None, notes=[special])
     if special is not None:  # truncated: the answer's own value, compared with the key at the values only
-        value = exercise.answer(question).evaluate(exercise.values)
+        answer = exercise.answer(question)
+        value = answer.evaluate(exercise.values)
         result = QuestionCheck(question, value, None, notes=[special])
+        if isinstance(answer, TensorDerivation):
+            rows, cols = answer.shape
+            pairs = {(i, j): answer.pair(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)}
+            return _compare_table(result, question, expected, env, value, graph, pairs, general=False)
         return _compare(result, question, expected, env, value, graph, general=False)
     if _shape(exercise, question) is not None:
         return _check_tensor(exercise, question, env, numbers, expected)
@@ -328,6 +333,13 @@ def _check_tensor(exercise: Exercise, question: Question, env: Mapping, numbers:
         value = sympy.Matrix(rows, cols, lambda i, j: first["d{}/d{}".format(*pairs[(i + 1, j + 1)])])
         result = QuestionCheck(question, value, report.ok, report)
         _report_notes(result, report)
+    return _compare_table(result, question, expected, env, value, graph, pairs, general=question.wrt is not None)
+
+
+def _compare_table(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any,
+                   graph, pairs: Mapping, general: bool) -> QuestionCheck:
+    """Compare the key's table of answers with the matrix ``value``, entry by entry
+    (``pairs``: the (of, wrt) of each 1-based entry, wrt None for a value)."""
     if expected is None:
         return result
     result.expected = expected
@@ -341,7 +353,7 @@ def _check_tensor(exercise: Exercise, question: Question, env: Mapping, numbers:
         name = str(of) if wrt is None else f"d{of}/d{wrt}"
         sub = Question(question.label, question.text, name, str(of), None if wrt is None else str(wrt))
         checked = _compare(QuestionCheck(sub, value[i - 1, j - 1], None), sub, entry, env, value[i - 1, j - 1], graph,
-                           general=wrt is not None)
+                           general=general and wrt is not None)
         agrees = agrees and bool(checked.agrees)
         result.notes += [f"[{i},{j}]: {note}" for note in checked.notes]
     result.agrees = agrees
