@@ -300,7 +300,7 @@ def _report_notes(result: QuestionCheck, report: GradientReport) -> None:
         where = f"{row.quantity}, " if several else ""
         result.notes.append(f"{where}{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
     kinks = list(dict.fromkeys(row.note for row in report.skipped if "kink" in row.note or "relu" in row.note))
-    result.notes += [f"finite differences skipped: {note}" for note in kinks]
+    result.notes += [f"finite differences skipped: {note} (the answer takes relu′(0) = 0, one of its subgradients)" for note in kinks]
 
 
 def _check_tensor(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:

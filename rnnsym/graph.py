@@ -151,6 +151,22 @@ class Graph:
             raise InputError(field, name, "one of " + ", ".join(n for n in self.tensors if n not in self.sequences))
         return _as_matrix(entries)
 
+    def evaluate(self, values, digits: int | None = None):
+        """Every leaf and quantity at ``values``, the table every other call takes
+        (exercise-file names: ``{"W_h": 1, "x": [10, 10], …}``, nested lists for
+        vectors and matrices, or leaf symbols with numbers): exact, or decimals of
+        ``digits`` digits.  The same as :func:`rnnsym.evaluate`; returns an
+        :class:`~rnnsym.evaluation.Evaluation`.
+
+        >>> from rnnsym.models import elman
+        >>> g = elman(2)
+        >>> g.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}).value("yhat_2")
+        6
+        """
+        from .evaluation import evaluate  # evaluation reads graphs: imported when first used
+
+        return evaluate(self, values, digits)
+
     @cached_property
     def rational(self) -> bool:
         """Whether rational values give rational values everywhere (identity, relu, …:

@@ -19,7 +19,6 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from ..cells import now
-from ..evaluation import evaluate
 from ..forms import Partial, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
@@ -53,7 +52,7 @@ class _Context:
         self.evaluate = None
         if values is not None:
             graph = derivation.graph
-            evaluation = evaluate(graph, values)
+            evaluation = derivation.evaluation(values)
             self.approx = evaluation.decimal(max(options.approx_digits, 1))
             # a long model of irrational values is written in decimals: its exact values are towers
             exact = graph.rational or graph.steps <= EXACT_STEPS
@@ -271,7 +270,7 @@ def derivation_tables(derivation: Any, values: Mapping, options: RenderOptions |
     if times is None or graph.cell.size(base) != 1:
         return []
     A, B = derivation.of, derivation.wrt
-    evaluation = evaluate(graph, values).decimal(max(options.approx_digits, 3))
+    evaluation = derivation.evaluation(values).decimal(max(options.approx_digits, 3))
     upstream = set(graph.upstream(A))
     contribution: dict[int, Any] = {}
     for v in graph.consumers(B):

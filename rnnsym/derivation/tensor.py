@@ -40,7 +40,7 @@ from ..forms import Diag, Gradient, Hadamard, Juxt, MatrixProduct, Transposed, p
 from ..notation import symbol
 from ..partials import partial_form
 from ..rules import ACTIVATIONS, LOSSES
-from ..evaluation import Evaluation, evaluate
+from ..evaluation import Evaluation
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal
 from .core import Derivation
@@ -143,7 +143,7 @@ class TensorDerivation(Derivation):
             return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps(options)] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
             ]
-        exact = evaluate(self.graph, values)
+        exact = self.evaluation(values)
         approx = exact.decimal(max(options.approx_digits, 3))
         env, approx_env = exact.env, {s: approx.number(v) for s, v in approx.env.items()}
         out = []

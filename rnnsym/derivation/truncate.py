@@ -231,7 +231,7 @@ class TruncatedDerivation(ChainDerivation):
 
     def values(self, values: Mapping) -> tuple[Expr, Expr, Expr]:
         """Exact (truncated, dropped, full) at ``values`` (names as in exercise files)."""
-        ev = evaluate(self.graph, values)
+        ev = self.evaluation(values)
         parts = _contributions(ev, self.of, self.wrt)
         kept = Add(*[v for key, v in parts.items() if key in self.kept])
         dropped = Add(*[v for key, v in parts.items() if key in self.dropped])
@@ -324,7 +324,7 @@ class TruncatedTensorDerivation(TensorDerivation):
 
     def values(self, values: Mapping) -> tuple[sympy.Matrix, sympy.Matrix, sympy.Matrix]:
         """Exact (truncated, dropped, full) matrices at ``values`` (names as in exercise files)."""
-        ev = evaluate(self.graph, values)
+        ev = self.evaluation(values)
         parts = [self._parts(ev, which) for which in (True, False, None)]
         return tuple(sympy.Matrix(rows) for rows in parts)
 
@@ -363,7 +363,7 @@ class TruncatedTensorDerivation(TensorDerivation):
             whole = Add(Kept(A, name, rule), Dropped(A, name, rule), evaluate=False)
             out.append(Line((printer.doprint(Partial(A, name)), printer.doprint(whole))))
             return out
-        exact = evaluate(self.graph, values)
+        exact = self.evaluation(values)
         approx = exact.decimal(max(options.approx_digits, 3))
 
         def shown(kept: bool | None, term: int | None = None) -> str:
