@@ -72,7 +72,7 @@ def _entries(candidate: Any, shape: tuple[int, int]) -> list[tuple[tuple[int, in
     expected = f"a {rows}×{cols} matrix (nested lists, a sympy Matrix, or a flat list for a vector), or a function returning one"
     if callable(candidate) and not isinstance(candidate, sympy.Basic):
         def entry(i: int, j: int) -> Callable[[dict], Any]:
-            return lambda env: sympy.Matrix(_nested(candidate(env), shape, expected))[i - 1, j - 1]
+            return lambda env: _nested(candidate(env), shape, expected)[i - 1][j - 1]
 
         return [((i, j), entry(i, j)) for i in range(1, rows + 1) for j in range(1, cols + 1)]
     table_ = _nested(candidate, shape, expected)
