@@ -24,6 +24,7 @@ from sympy import Expr, Symbol
 
 from .cells import Cell, Equation, now, prev
 from .errors import InputError, InputTypeError
+from .evaluation import Evaluation, evaluate
 from .notation import symbol
 from .forms import plain, substitute
 from .printing import Line, assignment_lines
@@ -151,7 +152,7 @@ class Graph:
             raise InputError(field, name, "one of " + ", ".join(n for n in self.tensors if n not in self.sequences))
         return _as_matrix(entries)
 
-    def evaluate(self, values, digits: int | None = None):
+    def evaluate(self, values: Mapping, digits: int | None = None) -> Evaluation:
         """Every leaf and quantity at ``values``, the table every other call takes
         (exercise-file names: ``{"W_h": 1, "x": [10, 10], …}``, nested lists for
         vectors and matrices, or leaf symbols with numbers): exact, or decimals of
@@ -163,8 +164,6 @@ class Graph:
         >>> g.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}).value("yhat_2")
         6
         """
-        from .evaluation import evaluate  # evaluation reads graphs: imported when first used
-
         return evaluate(self, values, digits)
 
     @cached_property
