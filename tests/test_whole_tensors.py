@@ -13,11 +13,14 @@ from fractions import Fraction
 import mpmath
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rnnsym
 from rnnsym.errors import InputError
 from rnnsym.exercise import loads
 from rnnsym.grading import check_exercise, loads_key
+from rnnsym.strategies import values as value_strategy
 from rnnsym.testing import DerivativeMismatch, assert_derivative, check_gradients
 
 DIGITS = 50
@@ -318,3 +321,20 @@ def test_rnnsym_check_remarks_on_relus_kink(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "a: finite differences skipped: relu's argument is exactly 0 at h_1" in out
     assert "relu′(0) = 0" in out
+
+
+# --- a property: the truncated matrix and what it drops add up to the gradient ----------------
+
+LINEAR = rnnsym.elman(3, hidden=2, activation="identity")
+
+
+@settings(max_examples=15, deadline=None)
+@given(point=value_strategy(LINEAR, max_denominator=4), k=st.integers(1, 3))
+def test_kept_and_dropped_matrices_add_up_to_the_gradient_entry_by_entry(point, k):
+    derivation = rnnsym.derive(LINEAR, "L", "W_x", truncate=k)
+    kept, dropped, full = derivation.values(point)
+    assert kept + dropped == full == rnnsym.derive(LINEAR, "L", "W_x").evaluate(point)
+    for i in (1, 2):
+        assert kept[i - 1, 0] == rnnsym.derive(LINEAR, "L", f"W_x[{i},1]", truncate=k).evaluate(point)
+    if k == 3:  # k >= T keeps every contribution
+        assert dropped == sympy.zeros(2, 1)
