@@ -275,6 +275,13 @@ def lstm_cell(
     - g_t = tanh(W_xg x_t + W_hg h_{t−1} + b_g), o_t = σ(W_xo x_t + W_ho h_{t−1} + b_o)
     - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y].
 
+    This is ``torch.nn.LSTMCell``
+    (https://pytorch.org/docs/stable/generated/torch.nn.LSTMCell.html) with
+    W_x· = W_i· (the rows of ``weight_ih`` in the order i, f, g, o), W_h· = W_h·
+    (``weight_hh``) and one bias per gate, b_· = b_i· + b_h·: PyTorch's two
+    biases of a gate only ever appear as their sum, so both have the gradient
+    dL/db_·.
+
     >>> lstm_cell()
     Cell(lstm: i, f, g, o, c, h, yhat; loss=squared)
     """
