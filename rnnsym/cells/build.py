@@ -211,8 +211,9 @@ def gru_cell(
     hidden-side candidate bias b_hn inside the reset product,
     h̃_t = tanh(W_xh x_t + b_h + r_t ⊙ (W_hh h_{t−1} + b_hn)): this is
     ``torch.nn.GRUCell`` (https://pytorch.org/docs/stable/generated/torch.nn.GRUCell.html)
-    and Keras ``GRU(reset_after=True)`` exactly, with W_x· = W_i·, W_h· = W_h·,
-    b_h = b_in and b_hn = b_hn.  The gate biases stay one parameter each:
+    and Keras ``GRU(reset_after=True)`` exactly, with PyTorch's names W_x· = W_i·,
+    W_h· = W_h·, b_h = b_in and b_hn = b_hn (Keras stores the same matrices
+    transposed, gates in the order z, r, h, and its two bias rows as b_i·, b_h·).  The gate biases stay one parameter each:
     PyTorch's b_ir + b_hr only ever appear as their sum, so b_r = b_ir + b_hr
     (and b_z = b_iz + b_hz), and dL/db_ir = dL/db_hr = dL/db_r.  b_hn cannot be
     merged into b_h, since r_t multiplies it.  Without ``hidden_bias``,
