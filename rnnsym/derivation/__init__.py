@@ -24,9 +24,10 @@ from .step import Step
 from .scalar import MAX_PATHS, compute, derivative, derive_scalar, path_form
 from .tensor import TensorDerivation
 from .truncate import TruncatedDerivation, truncated
+from .immediate import ImmediateDerivation, derive_immediate
 
 __all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation",
-           "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form"]
+           "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form", "ImmediateDerivation", "derive_immediate"]
 
 
 def derive(
@@ -36,6 +37,7 @@ def derive(
     split: str = "auto",
     truncate: object = None,
     truncation: str = "per-loss",
+    immediate: bool = False,
 ) -> Derivation:
     """Derive ∂of/∂wrt over ``graph``.
 
@@ -47,12 +49,26 @@ def derive(
     ``"step"`` as the reverse-mode recursion summed per time step, ``"auto"``
     (default) chooses by size.  ``truncate`` (k, or (k1, k2)) asks for
     truncated BPTT under the convention ``truncation``
-    (:func:`~rnnsym.derivation.truncate.truncated`).
+    (:func:`~rnnsym.derivation.truncate.truncated`).  ``immediate=True`` asks
+    for the immediate partial ∂⁺of/∂wrt instead: ``of``'s own definition
+    differentiated with its other arguments held fixed, or the product of
+    those along one state (∂⁺c_3/∂c_1 = f_3 f_2,
+    :func:`~rnnsym.derivation.immediate.derive_immediate`).
 
-    >>> from rnnsym.models import elman
+    >>> from rnnsym.models import elman, lstm
     >>> derive(elman(2, hidden=2), "L", "W_h")
     TensorDerivation(dL/dW_h, shape=(2, 2))
+    >>> derive(lstm(3), "c_3", "c_1", immediate=True).expr
+    f_2*f_3
     """
+    if not isinstance(immediate, bool):
+        raise InputError("immediate", immediate, "True or False")
+    if immediate:
+        if truncate is not None:
+            raise InputError("truncate", truncate, "None with immediate=True (an immediate partial spans no path to truncate)")
+        if split != "auto":
+            raise InputError("split", split, "'auto' with immediate=True (an immediate partial is one product)")
+        return derive_immediate(graph, of, wrt)
     if truncate is None and truncation != "per-loss":
         raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
     if truncate is not None:

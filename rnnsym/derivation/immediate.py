@@ -1,0 +1,242 @@
+r"""Immediate partials ∂⁺A/∂B, one assignment's own, and their products along a state.
+
+∂⁺A/∂B is the partial derivative of A's own definition with respect to B, its
+other arguments held fixed (docs/architecture.md, "What ∂A/∂B means"): for the
+LSTM's c_3 := f_3 c_2 + i_3 g_3, ∂⁺c_3/∂c_2 = f_3, while ∂c_3/∂c_2 also
+follows c_2 → h_2 → gates of step 3 and is another number.
+
+For the same state at two steps (c_T and c_t, T > t) the immediate partial is
+the product of the one-step immediate partials along the state itself:
+
+    ∂⁺c_T/∂c_t = ∂⁺c_T/∂c_{T−1} ⋯ ∂⁺c_{t+1}/∂c_t = f_T ⋯ f_{t+1},
+
+the path that stays in c — the LSTM's *constant error carousel* (Hochreiter &
+Schmidhuber 1997): it neither passes through a weight matrix nor through the
+derivative of a squashing function, only through the forget gates.  The total
+∂c_T/∂c_t adds the paths that leave c through h and come back through the
+gates; :class:`ImmediateDerivation` writes it beside, with its value.
+
+>>> from rnnsym.models import lstm
+>>> d = derive_immediate(lstm(3), "c_3", "c_1")
+>>> d
+ImmediateDerivation(d+c_3/dc_1, 2 factors)
+>>> d.expr
+f_2*f_3
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+import sympy
+from sympy import Expr, S, Symbol
+
+from ..errors import InputError, InputTypeError
+from ..evaluation import Evaluation
+from ..forms import Juxt, Partial, product
+from ..graph import Graph
+from ..printing import RenderOptions
+from .core import ChainDerivation
+from .lines import Dots
+from .step import Step
+
+__all__ = ["ImmediateDerivation", "derive_immediate", "immediate_path", "IMMEDIATE"]
+
+#: How an exercise file asks for an immediate partial: ``find = "d+c_3/dc_1"``.
+IMMEDIATE = re.compile(r"d\s*\+\s*([^/\s\[]+(?:\[[\d,\s]*\])?)\s*/\s*d\s*([^/\s\[]+(?:\[[\d,\s]*\])?)")
+
+_STEPPED = re.compile(r"(?P<base>[A-Za-z]+)_(?P<t>\d+)(?P<index>\[[\d,]+\])?")
+
+
+def _stepped(s: Symbol) -> tuple[str, int, str] | None:
+    """``c_3[1]`` → ``("c", 3, "[1]")``; None for a name without a step."""
+    match = _STEPPED.fullmatch(str(s))
+    return (match["base"], int(match["t"]), match["index"] or "") if match else None
+
+
+def immediate_path(graph: Graph, of: Symbol, wrt: Symbol) -> list[tuple[Symbol, Symbol]]:
+    """The one-step links (target, dependency) whose immediate partials multiply to ∂⁺of/∂wrt,
+    latest first: ``[(of, wrt)]`` when ``wrt`` appears in ``of``'s definition, else the
+    chain ``of`` = s_T → s_{T−1} → … → s_t = ``wrt`` of one state, each s_k in s_{k+1}'s
+    definition.
+
+    Raises :class:`~rnnsym.errors.InputError` (field ``wrt``) when there is neither.
+
+    >>> from rnnsym.models import lstm
+    >>> g = lstm(3)
+    >>> immediate_path(g, g.symbol("c_3"), g.symbol("c_1"))
+    [(c_3, c_2), (c_2, c_1)]
+    """
+    a = graph.assignment(of)
+    if wrt in a.dependencies:
+        return [(of, wrt)]
+    top, bottom = _stepped(of), _stepped(wrt)
+    links: list[tuple[Symbol, Symbol]] = []
+    if top and bottom and top[0] == bottom[0] and top[2] == bottom[2] and top[1] > bottom[1]:
+        current = of
+        while current != wrt and not graph.is_leaf(current):
+            here = _stepped(current)
+            below = [d for d in graph.assignment(current).dependencies
+                     if _stepped(d) == (here[0], here[1] - 1, here[2])]
+            if not below:
+                break
+            links.append((current, below[0]))
+            current = below[0]
+        if current == wrt:
+            return links
+    args = ", ".join(map(str, a.dependencies))
+    raise InputError(
+        "wrt", str(wrt),
+        f"an argument of {of}'s own definition ({args}), or the same state at an earlier step reached "
+        f"through its own definitions (∂⁺c_3/∂c_1 = ∂⁺c_3/∂c_2 ∂⁺c_2/∂c_1): ∂⁺{of}/∂{wrt} is not defined",
+    )
+
+
+class ImmediateDerivation(ChainDerivation):
+    """∂⁺of/∂wrt: the immediate partial, or the product of immediate partials along a state.
+
+    ``links`` are the (target, dependency) pairs multiplied, latest first.  Its
+    lines are ``∂⁺c_3/∂c_1 = ∂⁺c_3/∂c_2 ∂⁺c_2/∂c_1 = f_3 f_2 = numbers = value``
+    (beyond ``2 × window + 1`` factors the middle ones are written ⋯), then,
+    for a product over several steps, the total ∂c_3/∂c_1 with its value; its
+    ``notes`` say what separates the two.  The value is a number (exact, or
+    decimals with ``digits``).
+
+    >>> from rnnsym.models import lstm
+    >>> values = {"h_0": 0, "c_0": 1, "x": [0, 0, 0], "W_xi": 0, "W_hi": 0, "W_xf": 0, "W_hf": 0,
+    ...           "W_xg": 0, "W_hg": 0, "W_xo": 0, "W_ho": 0, "b_i": 0, "b_f": 0, "b_g": 0, "b_o": 0,
+    ...           "W_y": 1, "b_y": 0, "y": [0, 0, 0]}
+    >>> d = derive_immediate(lstm(3), "c_3", "c_0")
+    >>> d.evaluate(values)
+    1/8
+    >>> print(d.latex(values)[-2])
+    \\frac{\\partial^{+} c_{3}}{\\partial c_{0}} = \\frac{\\partial^{+} c_{3}}{\\partial c_{2}} \\, \\frac{\\partial^{+} c_{2}}{\\partial c_{1}} \\, \\frac{\\partial^{+} c_{1}}{\\partial c_{0}} = f_{3} \\, f_{2} \\, f_{1} = 0.5 \\times 0.5 \\times 0.5 = 0.125
+    """
+
+    def __init__(self, graph: Graph, of: Symbol, wrt: Symbol, links: list[tuple[Symbol, Symbol]]) -> None:
+        self.links = tuple(links)
+        local = [graph.local_partial(t, d) for t, d in links]
+        expr = sympy.Mul(*[graph.assignment(t).partial_exprs[d] for t, d in links])
+        super().__init__(graph, of, wrt, lambda: (self._steps(), (), None), expr, None, self._context)
+        self._local = local
+
+    @property
+    def title(self) -> str:
+        return f"d+{self.of}/d{self.wrt}"
+
+    def __repr__(self) -> str:
+        n = len(self.links)
+        return f"ImmediateDerivation({self.title}, {n} factor{'s' if n != 1 else ''})"
+
+    @property
+    def lhs(self) -> Partial:
+        """∂⁺of/∂wrt, named."""
+        return Partial(self.of, self.wrt, True)
+
+    @property
+    def carousel(self) -> bool:
+        """Whether this is a product over several steps of one state (∂⁺c_T/∂c_t, T − t ≥ 2)."""
+        return len(self.links) > 1
+
+    def _steps(self, window: int | None = None) -> tuple[Step, ...]:
+        named = [Partial(t, d, True) for t, d in self.links]
+        forms = list(self._local)
+        if window is not None and len(named) > 2 * window + 1:
+            named = named[:window] + [Dots()] + named[-window:]
+            forms = forms[:window] + [Dots()] + forms[-window:]
+        if len(named) == 1:
+            steps = [Step(self.lhs, tuple(dict.fromkeys([forms[0]])))]
+        else:
+            steps = [Step(self.lhs, (product(named, Juxt), product(forms, Juxt)))]
+        if self.carousel:
+            steps.append(Step(Partial(self.of, self.wrt), (), "total"))
+        return tuple(steps)
+
+    def _context(self) -> tuple[Step, ...]:
+        return tuple(Step(t, (self.graph.assignment(t).form,), "recall") for t, _ in reversed(self.links))
+
+    def value_at(self, evaluation: Evaluation) -> Expr:
+        return evaluation.number(self._raw(evaluation))
+
+    def _raw(self, evaluation: Evaluation):
+        value = S.One if evaluation.exact else 1
+        for t, d in self.links:
+            value = value * evaluation.partial(Partial(t, d, True))
+        return value
+
+    def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions):
+        from .lines import derivation_lines
+
+        if len(self.links) <= 2 * options.window + 1:
+            return derivation_lines(self, values, options)
+        # a long product: its first and last ``window`` factors around ⋯, then its value
+        from ..printing import Line, Printer, format_value
+
+        printer = Printer(options)
+        head, total_ = self._steps(options.window)
+        parts = [printer.doprint(head.lhs), *[printer.doprint(f) for f in head.forms]]
+        lines = [Line(tuple(parts))]
+        if values is not None:
+            evaluation = self.evaluation(values)
+            approx = evaluation.decimal(max(options.approx_digits, 1) + 5)
+            exact = self.graph.rational or self.graph.steps <= 50
+            value = self.value_at(evaluation) if exact else self.value_at(approx)
+            lines[0] = Line((*parts, format_value(value, options, self.value_at(approx), exact=exact)))
+            whole = evaluation.derivative(self.of, self.wrt) if exact else approx.derivative(self.of, self.wrt)
+            shown = format_value(whole, options, approx.derivative(self.of, self.wrt), exact=False)
+            lines.append(Line((printer.doprint(total_.lhs), shown)))
+        return lines
+
+    def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """For a product over several steps: what the total ∂of/∂wrt adds, with both values."""
+        if not self.carousel:
+            return []
+        from ..printing import Printer, decimal
+
+        options = options or RenderOptions()
+        printer = Printer(options)
+        evaluation = self.evaluation(values).decimal(max(options.approx_digits, 3) + 5)
+        here = self.value_at(evaluation)
+        whole = evaluation.derivative(self.of, self.wrt)
+        digits = max(options.approx_digits, 3)
+        state = _stepped(self.of)[0]
+        return [
+            rf"${printer.doprint(self.lhs)} \approx {decimal(here, digits)}$ follows ${state}$ alone: the product of "
+            rf"the immediate partials along ${state}$, with no weight matrix and no activation derivative on the way. "
+            rf"The total ${printer.doprint(Partial(self.of, self.wrt))} \approx {decimal(whole, digits)}$ also "
+            rf"follows the paths that leave ${state}$ and come back into it through the other quantities; "
+            rf"they add ${decimal(whole - here, digits)}$."
+        ]
+
+
+def derive_immediate(graph: Graph, of: str, wrt: str) -> ImmediateDerivation:
+    """∂⁺of/∂wrt on ``graph``: the partial of ``of``'s own definition, other arguments fixed,
+    or the product of those along one state (:func:`immediate_path`).
+
+    ``of`` is a computed quantity, ``wrt`` an argument of its definition or the
+    same state at an earlier step (``"c_3"``, ``"c_1"``; components such as
+    ``"c_3[1]"`` of a vector state).  Raises
+    :class:`~rnnsym.errors.InputError` naming ``of`` or ``wrt`` otherwise.
+
+    >>> from rnnsym.models import elman
+    >>> derive_immediate(elman(2), "h_2", "W_h").expr
+    h_1
+    >>> derive_immediate(elman(2, "tanh"), "h_2", "h_1")
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: wrt: got 'h_1', expected an argument of h_2's own definition (z_2), or the same state at an earlier step reached through its own definitions (∂⁺c_3/∂c_1 = ∂⁺c_3/∂c_2 ∂⁺c_2/∂c_1): ∂⁺h_2/∂h_1 is not defined
+    """
+    if not isinstance(graph, Graph):
+        raise InputTypeError("graph", graph, "an unrolled rnnsym Graph")
+    for field, name in (("of", of), ("wrt", wrt)):
+        if not isinstance(name, str):
+            raise InputTypeError(field, name, "a name as exercise files write it (\"c_3\")")
+        clean = name.replace(" ", "")
+        if clean not in graph.names and clean in graph.tensors:
+            raise InputError(field, name, f"one entry ({clean}[1], …): ∂⁺ is asked entry by entry")
+    A = graph.symbol(of, "of")
+    B = graph.symbol(wrt, "wrt")
+    if graph.is_leaf(A):
+        raise InputError("of", of, "a computed quantity (∂⁺A/∂B differentiates A's own definition), not a leaf")
+    return ImmediateDerivation(graph, A, B, immediate_path(graph, A, B))
