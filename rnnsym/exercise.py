@@ -258,8 +258,8 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
     if not match:
         raise InputError(field_, find, 'a quantity such as "yhat_2", a derivative such as "dL/dW_h" or an '
                          'immediate partial such as "d+c_3/dc_1"')
-    if IMMEDIATE.fullmatch(find) and ("split" in data or "truncate" in data):
-        key = "split" if "split" in data else "truncate"
+    if IMMEDIATE.fullmatch(find) and (split != "auto" or "truncate" in data):
+        key = "split" if split != "auto" else "truncate"
         raise InputError(at(key), data[key], f"no {key} for an immediate partial {find!r} (it is one product)")
     of, wrt = match.groups()
     for part in (of, wrt):

@@ -32,6 +32,7 @@ import sympy
 from sympy import Expr
 
 from .errors import InputError, InputTypeError, RnnsymError
+from .derivation.immediate import IMMEDIATE
 from .exercise import Exercise, Question, parse_toml, read_text
 from .formula import parse_formula
 from .testing.mp import close, evaluate_formula, forward, numeric
@@ -238,6 +239,15 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         result = QuestionCheck(question, value, None, notes=[special])
         return _compare(result, question, expected, env, value, graph, general=False)
     of = graph.symbol(question.of)
+    if question.wrt is not None and IMMEDIATE.fullmatch(question.find):
+        value = exercise.answer(question).evaluate(exercise.values)
+        reference = _immediate_numeric(graph, exercise.answer(question).links, numbers)
+        consistent, _ = close(value, reference, mpmath.mpf(10) ** -20)
+        result = QuestionCheck(question, value, consistent)
+        if not consistent:
+            result.notes.append(f"{question.find} is {show(value)} but {show(reference)} by central differences "
+                                "of each definition in 50-digit arithmetic")
+        return _compare(result, question, expected, env, value, graph, general=False)
     if question.wrt is None:
         value = env[of]
         consistent, _ = close(value, numbers[of], mpmath.mpf(10) ** -40)
@@ -251,6 +261,20 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         for row in report.mismatches:
             result.notes.append(f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
     return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
+
+
+def _immediate_numeric(graph, links, numbers: Mapping) -> mpmath.mpf:
+    """The product of the immediate partials ``links`` ((target, dependency) pairs), each by a
+    central difference of the target's own definition in the dependency, the others fixed."""
+    with mpmath.workdps(50):
+        out = mpmath.mpf(1)
+        step = mpmath.mpf(10) ** -18
+        for target, dependency in links:
+            expr = graph.assignment(target).expr
+            up = numeric(expr, {**numbers, dependency: numbers[dependency] + step})
+            down = numeric(expr, {**numbers, dependency: numbers[dependency] - step})
+            out *= (up - down) / (2 * step)
+        return out
 
 
 def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool) -> QuestionCheck:

@@ -216,7 +216,7 @@ def prompt(question: Question, options: RenderOptions | None = None) -> str:
     printer = Printer(options)
     if question.wrt is None:
         return f"Compute ${printer.doprint(symbol(question.of))}$."
-    what = printer.doprint(Partial(symbol(question.of), symbol(question.wrt)))
+    what = printer.doprint(Partial(symbol(question.of), symbol(question.wrt), question.find.replace(" ", "").startswith("d+")))
     if question.truncate is None:
         return f"Compute ${what}$."
     rule = truncation(question.truncate, question.truncation)
