@@ -5,7 +5,16 @@ For h_t = f(z_t), z_t = W_h h_{t−1} + W_x x_t + b, one factor of the chain is
 
     |∂h_t/∂h_{t−1}| ≤ |W_h| · max|f′|   and   |∂h_T/∂h_t| ≤ (|W_h| · max|f′|)^(T−t),
 
-with the spectral norm ‖·‖₂ (the largest singular value) for matrices.
+with the spectral norm ‖·‖₂ (the largest singular value σ_max) for matrices.
+For a matrix the spectral radius ρ(W_h) (the largest |eigenvalue|) is given
+too, and what each guarantees (Pascanu, Mikolov & Bengio 2013, "On the
+difficulty of training recurrent neural networks"): σ_max(W_h)·max|f′| < 1
+makes the gradient vanish for every input; ρ(W_h) ≤ σ_max(W_h) governs the
+long-run growth of the linear part, ‖W_h^k‖^(1/k) → ρ(W_h) (Gelfand's
+formula), so a non-normal W_h with ρ < 1 < σ_max decays in the long run after
+a possible transient growth.  A gated cell (GRU, LSTM) has no such bound
+that holds for every input: :func:`bound` gives a :class:`GatedBound`, its
+one-step factors at the model's own values and why no simple bound applies.
 max|f′|, the way f′ is written and what the explanation says about it are
 read from the activation's rule in :data:`rnnsym.rules.ACTIVATIONS`, so an
 activation registered with a ``max_derivative`` is bounded like a built-in one.
@@ -23,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import mpmath
 import sympy
 from sympy import Abs, Expr
 
-from ..cells import Cell, now, prev
+from ..cells import Cell, at_step, now, prev
 from ..errors import InputError, InputTypeError
 from ..forms import Juxt, Maximum, Norm, Partial, Times, plain, product
 from ..graph import Graph
@@ -37,9 +47,9 @@ from ..printing import markdown as _markdown
 from ..printing import latex as _latex
 from ..printing import lines as _lines
 from ..rules import ACTIVATIONS, Rule
-from .flow import leaf_values
+from .flow import components, evaluation, leaf_values, one_step
 
-__all__ = ["Bound", "bound"]
+__all__ = ["Bound", "GatedBound", "bound", "gated_bound", "spectral_radius", "spectral_norm"]
 
 _Z = symbol("z")
 
@@ -53,11 +63,13 @@ def _slope(rule: Rule) -> Expr:
 class Bound:
     """The per-step bound of an Elman cell: |∂h_t/∂h_{t−1}| ≤ ``value`` = ``weight``·``max_derivative``.
 
-    ``weight`` is |W_h| (scalar) or σ_max(W_h) = ‖W_h‖₂ (matrix), ``slope`` is
-    f′(z) as the activation's rule writes it; ``regime`` is
-    ``"vanishing"`` (value < 1), ``"exploding"`` (a constant f′ and a scalar
-    state, value > 1: exact), ``"possibly exploding"`` (value > 1 otherwise)
-    or ``"neutral"``.  It is already at the values given to :func:`bound`, so
+    ``weight`` is |W_h| (scalar) or σ_max(W_h) = ‖W_h‖₂ (matrix), ``radius``
+    the spectral radius ρ(W_h) (|W_h| for a scalar), ``slope`` is f′(z) as the
+    activation's rule writes it; ``regime`` is ``"vanishing"`` (value < 1),
+    ``"exploding"`` (a constant f′ and value > 1 for a scalar, or ρ·|f′| > 1
+    for a matrix: exact), ``"vanishing in the long run"`` (a constant f′,
+    ρ·|f′| < 1 ≤ σ_max·|f′|: a non-normal W_h, transient growth first),
+    ``"possibly exploding"`` (value > 1 otherwise) or ``"neutral"``.  It is already at the values given to :func:`bound`, so
     :meth:`lines` and :meth:`latex` take no values.
     """
 
@@ -69,6 +81,7 @@ class Bound:
     regime: str
     explanation: str
     slope: Expr = field(repr=False)
+    radius: Expr | None = None
 
     def at(self, steps: int) -> Expr:
         """The bound on |∂h_T/∂h_t| for T − t = ``steps``: value^steps."""
@@ -132,8 +145,9 @@ class Bound:
         return _markdown(self)
 
 
-def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:
-    """The per-step bound of an Elman cell at the weights in ``values``.
+def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound | GatedBound:
+    """The per-step bound of an Elman cell at the weights in ``values``
+    (for a GRU or LSTM graph, its :class:`GatedBound`: see :func:`gated_bound`).
 
     ∂h_t/∂h_{t−1} = f′(z_t) W_h (diag(f′(z_t)) W_h for a vector state), so
     |∂h_t/∂h_{t−1}| ≤ |W_h|·max|f′|, with the spectral norm and σ_max(W_h)
@@ -148,14 +162,20 @@ def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:
     1/2 + sqrt(5)/2
     """
     if isinstance(cell_or_graph, Cell):
+        if cell_or_graph.name in ("gru", "lstm"):
+            raise InputError("cell_or_graph", cell_or_graph.name, "an unrolled Graph for a gated cell (its factors "
+                             "depend on the inputs and states, so they are computed along the model's own sequence)")
         graph = unroll(cell_or_graph, 1)
     elif isinstance(cell_or_graph, Graph):
         graph = cell_or_graph
     else:
         raise InputTypeError("cell_or_graph", cell_or_graph, "an rnnsym Cell or Graph")
     cell = graph.cell
+    if cell.name in ("gru", "lstm"):
+        return gated_bound(graph, values)
     if cell.name != "elman":
-        raise InputError("cell", cell.name, "an Elman cell, h_t = f(W_h h_(t−1) + W_x x_t + b): use flow_table for other cells")
+        raise InputError("cell", cell.name, "an Elman, GRU or LSTM cell (h_t = f(W_h h_(t−1) + W_x x_t + b) for the "
+                         "per-step bound): use flow_table for other cells")
     activation = cell.options.get("activation")
     rule = ACTIVATIONS.get(activation)
     if rule is None or rule.max_derivative is None:
@@ -165,16 +185,124 @@ def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound:
     W = W.xreplace(leaf_values(graph, values, list(W)))
     matrix = W.shape != (1, 1)
     if matrix:
-        eigen = list((W.T * W).eigenvals())
-        weight = sympy.sqrt(max(eigen, key=lambda e: sympy.N(e, 30)))
+        weight, radius = spectral_norm(W), spectral_radius(W)
     else:
-        weight = abs(W[0, 0])
-    weight = sympy.sqrtdenest(sympy.simplify(weight))
+        weight = radius = abs(W[0, 0])
     fmax = rule.max_derivative
     value = sympy.simplify(weight * fmax)
     slope = _slope(rule)
     regime = _regime(value, not slope.free_symbols and not matrix)
-    return Bound(value, weight, fmax, activation, matrix, regime, _explain(value, weight, rule, matrix, regime), slope)
+    if matrix and not slope.free_symbols and value > 1:
+        long_run = sympy.simplify(radius * fmax)
+        regime = "exploding" if long_run > 1 else "vanishing in the long run" if long_run < 1 else regime
+    explanation = _explain(value, weight, rule, matrix, regime)
+    if matrix:
+        explanation += " " + _radius_text(W, weight, radius, rule, regime)
+    return Bound(value, weight, fmax, activation, matrix, regime, explanation, slope, radius)
+
+
+def _exact_or_none(compute):
+    try:
+        return compute()
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError):
+        return None
+
+
+def spectral_norm(W: sympy.Matrix) -> Expr:
+    """σ_max(W) = ‖W‖₂, the largest singular value: exact when sympy finds the eigenvalues
+    of WᵀW, else a 30-digit decimal.
+
+    >>> spectral_norm(sympy.Matrix([[sympy.Rational(9, 10), sympy.Rational(3, 4)], [0, sympy.Rational(9, 10)]]))
+    27/20
+    """
+    def exact():
+        eigen = list((W.T * W).eigenvals())
+        if any(e.has(sympy.CRootOf) for e in eigen):
+            raise NotImplementedError
+        return sympy.sqrtdenest(sympy.simplify(sympy.sqrt(max(eigen, key=lambda e: sympy.N(e, 30)))))
+
+    found = None if W.has(sympy.Float) else _exact_or_none(exact)
+    if found is not None:
+        return found
+    with mpmath.workdps(40):
+        values = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(sympy.N(e, 45))) for e in row] for row in W.tolist()]),
+                              compute_uv=False)
+        return sympy.Float(str(max(values)), 30)
+
+
+def spectral_radius(W: sympy.Matrix) -> Expr:
+    """ρ(W), the largest modulus of an eigenvalue: exact when sympy finds the eigenvalues, else a
+    30-digit decimal.  ρ(W) ≤ ‖W‖₂, with equality for a normal W (WᵀW = WWᵀ).
+
+    >>> spectral_radius(sympy.Matrix([[sympy.Rational(9, 10), sympy.Rational(3, 4)], [0, sympy.Rational(9, 10)]]))
+    9/10
+    >>> spectral_radius(sympy.Matrix([[0, -1], [1, 0]]))
+    1
+    """
+    def exact():
+        eigen = list(W.eigenvals())
+        if any(e.has(sympy.CRootOf) for e in eigen):
+            raise NotImplementedError
+        moduli = [sympy.sqrtdenest(sympy.simplify(sympy.Abs(e))) for e in eigen]
+        return max(moduli, key=lambda e: sympy.N(e, 30))
+
+    found = None if W.has(sympy.Float) else _exact_or_none(exact)
+    if found is not None:
+        return found
+    with mpmath.workdps(40):
+        eigen = mpmath.eig(mpmath.matrix([[mpmath.mpf(str(sympy.N(e, 45))) for e in row] for row in W.tolist()]),
+                           left=False, right=False)
+        return sympy.Float(str(max(abs(e) for e in eigen)), 30)
+
+
+def _powers(W: sympy.Matrix, scale: Expr, limit: int = 200) -> tuple[int, float, int | None]:
+    """For (scale·W)^k, k = 1 … limit: the k with the largest ‖·‖₂, that norm, and the first k
+    from which the norm stays below 1 (None when not within ``limit``)."""
+    with mpmath.workdps(30):
+        A = mpmath.matrix([[mpmath.mpf(str(sympy.N(e * scale, 35))) for e in row] for row in W.tolist()])
+        P = mpmath.eye(A.rows)
+        best, where, below = mpmath.mpf(0), 0, None
+        for k in range(1, limit + 1):
+            P = P * A
+            size = max(mpmath.svd_r(P, compute_uv=False))
+            if size > best:
+                best, where = size, k
+            if size < 1 and below is None:
+                below = k
+            elif size >= 1:
+                below = None
+        return where, float(best), below
+
+
+def _radius_text(W: sympy.Matrix, weight: Expr, radius: Expr, rule: Rule, regime: str) -> str:
+    """What σ_max and ρ each guarantee, with this W_h's numbers (Pascanu, Mikolov & Bengio 2013)."""
+    fmax, slope = rule.max_derivative, _slope(rule)
+    normal = (W.T * W - W * W.T).applyfunc(sympy.simplify).is_zero_matrix
+    text = (f"The spectral radius ρ(W_h) = {_show(radius)} (the largest |eigenvalue|) is at most σ_max(W_h) = "
+            f"{_show(weight)}")
+    if normal:
+        text += ", and equal to it here: W_h is normal (W_hᵀW_h = W_hW_hᵀ), so the two conditions agree."
+    else:
+        text += (", and below it here: W_h is not normal (W_hᵀW_h ≠ W_hW_hᵀ). σ_max·max|f′| < 1 makes the gradient "
+                 "vanish for every input (a sufficient condition); ρ governs the long-run growth of the linear part, "
+                 "‖W_h^k‖^(1/k) → ρ(W_h) as k grows (Gelfand's formula): with a linear activation the gradient "
+                 "vanishes in the long run when ρ·|f′| < 1 and explodes when ρ·|f′| > 1, and a non-normal W_h can "
+                 "make ‖W_h^k‖ grow over the first steps before it decays (transient growth). Since ρ ≤ σ_max, "
+                 "σ_max·max|f′| < 1 implies ρ·max|f′| < 1, not conversely.")
+    if not slope.free_symbols and regime == "vanishing in the long run":
+        where, best, below = _powers(W, abs(slope))
+        text += (f" Here ρ·|f′| = {_show(sympy.simplify(radius * abs(slope)))} < 1 but σ_max·|f′| > 1: "
+                 f"‖(f′W_h)^k‖₂ is largest at k = {where} (≈ {best:.4g})"
+                 + (f" and stays below 1 from k = {below} on, so the gradient vanishes in the long run after a "
+                    f"transient growth." if below is not None else ", and decays only after many steps."))
+    elif slope.free_symbols and not normal:
+        long_run = sympy.simplify(radius * fmax)
+        text += (f" Here ρ(W_h)·max|f′| = {_show(long_run)}"
+                 + (" < 1: the linear part decays in the long run, but with f′(z_t) changing from step to step the "
+                    "factors differ and neither quantity alone decides; the σ_max bound is the one that holds for "
+                    "every input." if long_run < 1 else " ≥ 1: even the long-run growth of the linear part is not "
+                    "damped, and the gradient may explode where f′(z_t) stays near its largest value."))
+    return text + " (Pascanu, Mikolov & Bengio 2013.)"
 
 
 def _regime(value: Expr, exact: bool) -> str:
@@ -206,8 +334,14 @@ def _explain(value: Expr, weight: Expr, rule: Rule, matrix: bool, regime: str) -
         return head + f" Below 1: |∂h_T/∂h_t| ≤ {power}, so the gradient vanishes exponentially in T − t."
     if regime == "neutral":
         return head + " Equal to 1: the bound rules out exponential growth but not slow decay; it does not vanish exponentially by this bound."
+    if regime == "exploding" and matrix:
+        return head + (f" With a constant f′ every factor is exactly {scaled}: ‖∂h_T/∂h_t‖₂ = ‖({scaled})^(T−t)‖₂ ≥ "
+                       f"(ρ({scaled}))^(T−t), and ρ({scaled}) > 1 (below), so the gradient explodes.")
     if regime == "exploding":
         return head + f" With a constant f′ every factor is exactly {scaled}: |∂h_T/∂h_t| = {power}, so the gradient explodes."
+    if regime == "vanishing in the long run":
+        return head + (f" Above 1: the bound allows ‖∂h_T/∂h_t‖₂ to grow like {power}, but it is only an upper bound: "
+                       f"with a constant f′ every factor is exactly {scaled}, whose powers decay in the long run (below).")
     head += f" Above 1: the bound allows |∂h_T/∂h_t| to grow like {power}, so the gradient may explode. It is only an upper bound"
     if not slope.free_symbols:
         return head + f": with a constant f′ it grows when an eigenvalue of {scaled} exceeds 1 in modulus."
@@ -221,3 +355,130 @@ def _explain(value: Expr, weight: Expr, rule: Rule, matrix: bool, regime: str) -
             " shrink it again (a saturating activation bounds the values, not the gradients)."
         )
     return head + ": each factor carries f′(z_t), so the gradient explodes only while f′(z_t) stays near its largest value."
+
+
+@dataclass(frozen=True)
+class GatedBound:
+    """The one-step factors of a gated cell at the model's own values, and why no simple bound applies.
+
+    A GRU's ∂h_t/∂h_{t−1} = diag(z_t) + (terms through z_t, r_t and h̃_t): its
+    additive path ∂⁺h_t/∂h_{t−1} = z_t has no weight matrix and z_t ∈ (0, 1)
+    can be as close to 1 as the gate's input makes it, while the other terms
+    grow with the state (h_{t−1} − h̃_t); an LSTM's state (h_t, c_t) has the
+    block ∂⁺c_t/∂c_{t−1} = f_t likewise.  So no bound below 1 holds for every
+    input, and the factors are given at the model's values instead:
+    ``factors[t − 1]`` is ‖∂s_t/∂s_{t−1}‖ (|·| for a scalar GRU, the spectral
+    norm otherwise; s = h, or (h, c) for the LSTM), ``additive[t − 1]`` the
+    largest entry of z_t or f_t; ``value`` is the largest factor, so
+    ‖∂s_T/∂s_t‖ ≤ value^(T−t) along this sequence (submultiplicativity), and
+    ``regime`` is what that says here: ``"vanishing"``, ``"neutral"`` or
+    ``"possibly exploding"`` along this sequence.
+    """
+
+    cell: str
+    factors: tuple[Expr, ...]
+    additive: tuple[Expr, ...]
+    value: Expr
+    regime: str
+    explanation: str
+    matrix: bool
+
+    def at(self, steps: int) -> Expr:
+        """The bound on ‖∂s_T/∂s_t‖ along this sequence for T − t = ``steps``: value^steps."""
+        return self.value**steps
+
+    @property
+    def form(self) -> Expr:
+        """``max_t ‖∂s_t/∂s_{t−1}‖`` as written."""
+        if self.cell == "lstm":
+            named = Partial(sympy.Tuple(now("h"), now("c")), sympy.Tuple(prev("h"), prev("c")))
+        else:
+            named = Partial(now("h"), prev("h"))
+        size = Norm(named, 2) if self.matrix else Abs(named, evaluate=False)
+        return Maximum(size, symbol("t"))
+
+    def lines(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[Line]:
+        """One line: ``max_t ‖∂s_t/∂s_{t−1}‖ ≈ value`` (``values`` must be None)."""
+        return _lines(self, values, options)
+
+    def latex(self, values: Mapping | None = None, options: RenderOptions | None = None) -> list[str]:
+        """:meth:`lines` as LaTeX, one string a line (no math delimiters)."""
+        return _latex(self, values, options)
+
+    def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
+        if values is not None:
+            raise InputError("values", values, "None: a GatedBound is at the values given to bound(); call bound() again for others")
+        printer = Printer(options)
+        return [Line((printer.doprint(self.form), r"\approx " + decimal(self.value, max(options.approx_digits, 3))))]
+
+    def _repr_latex_(self) -> str:
+        return "$\\displaystyle " + self.latex()[0] + "$"
+
+    def _repr_markdown_(self) -> str:
+        return _markdown(self)
+
+
+def gated_bound(graph: Graph, values: Mapping, digits: int = 30) -> GatedBound:
+    """The one-step factors of a GRU or LSTM graph at ``values``, computed with ``digits`` digits
+    (:class:`GatedBound`); leaves the states do not need (W_y, y_t) may be left out.
+
+    >>> from rnnsym.models import gru
+    >>> values = {"h_0": 0, "W_xr": 0, "W_hr": 0, "W_xz": 0, "W_hz": 0, "W_xh": 1, "W_hh": "0.5",
+    ...           "b_r": 0, "b_z": 4, "b_h": 0, "x": ["0.1", "0.1", "0.1"]}
+    >>> b = gated_bound(gru(3), values)
+    >>> b.regime, round(float(b.additive[0]), 4)
+    ('vanishing', 0.982)
+    """
+    if not isinstance(graph, Graph) or graph.cell.name not in ("gru", "lstm"):
+        raise InputTypeError("graph", graph, "an unrolled GRU or LSTM Graph")
+    bases = tuple(graph.cell.state)
+    T = graph.steps
+    top = [c for b in bases for c in components(graph, b, T)]
+    point = evaluation(graph, values, top, digits)
+    numbers = {s: point.number(v) for s, v in point.env.items()}
+    gate = "z" if graph.cell.name == "gru" else "f"
+    factors, additive = [], []
+    matrix = len(top) > 1
+    for t in range(1, T + 1):
+        rows = [c for b in bases for c in components(graph, b, t)]
+        cols = [c for b in bases for c in components(graph, b, t - 1)]
+        J = sympy.Matrix(len(rows), len(cols), [one_step(graph, r, c, t)[1].xreplace(numbers) for r in rows for c in cols])
+        factors.append(abs(J[0, 0]) if not matrix else spectral_norm(J.applyfunc(lambda v: sympy.Float(v, digits))))
+        gates = [graph.symbol(at_step(gate + c[len(bases[0]):], t)) for c in graph.cell.components(bases[0])]
+        additive.append(max(numbers[g] for g in gates))
+    value = max(factors)
+    regime = "vanishing" if value < 1 else "neutral" if value == 1 else "possibly exploding"
+    return GatedBound(graph.cell.name, tuple(factors), tuple(additive), value, regime,
+                      _gated_text(graph.cell.name, factors, additive, value, regime, matrix), matrix)
+
+
+def _gated_text(cell: str, factors, additive, value, regime: str, matrix: bool) -> str:
+    n = lambda v: mpmath.nstr(mpmath.mpf(str(v)), 4)  # noqa: E731
+    worst = max(range(len(factors)), key=lambda i: factors[i]) + 1
+    size = "‖·‖₂" if matrix else "|·|"
+    if cell == "gru":
+        head = ("∂h_t/∂h_(t−1) = diag(z_t) + diag(h_(t−1) − h̃_t) ∂z_t/∂h_(t−1) + diag(1 − z_t) ∂h̃_t/∂h_(t−1): the "
+                "first term is the additive path ∂⁺h_t/∂h_(t−1) = z_t, with no weight matrix and no squashing "
+                "derivative. z_t ∈ (0, 1) comes as close to 1 as the gate's input makes it, and the other terms grow "
+                "with the state (h_(t−1) − h̃_t), so no bound below 1 holds for every input: unlike the Elman cell, "
+                "the GRU has no simple per-step bound.")
+        gate = "z_t"
+    else:
+        head = ("The LSTM's state is (h_t, c_t); one step back, ∂(h_t, c_t)/∂(h_(t−1), c_(t−1)) has the block "
+                "∂⁺c_t/∂c_(t−1) = f_t (the constant error carousel: no weight matrix, no squashing derivative) and "
+                "blocks through the gates and o_t tanh′(c_t). f_t ∈ (0, 1) comes as close to 1 as the gate's input "
+                "makes it, and the blocks through the gates grow with c_(t−1), so no bound below 1 holds for every "
+                "input: unlike the Elman cell, the LSTM has no simple per-step bound.")
+        gate = "f_t"
+    numbers = (f" At this model's values the factors {size} of the one-step Jacobians are "
+               + ", ".join(n(f) for f in factors) + f" (t = 1 … {len(factors)}), the largest {n(value)} at t = {worst}, "
+               f"with {gate} up to " + ", ".join(n(a) for a in additive) + ".")
+    if regime == "vanishing":
+        verdict = (f" Along this sequence ‖∂s_T/∂s_t‖ ≤ ({n(value)})^(T−t): it vanishes here, the more slowly the "
+                   f"closer the factors are to 1.")
+    elif regime == "neutral":
+        verdict = " Along this sequence the largest factor is 1: the product cannot grow exponentially here."
+    else:
+        verdict = (f" Along this sequence the largest factor is above 1: ‖∂s_T/∂s_t‖ ≤ ({n(value)})^(T−t) allows "
+                   f"growth, and only the product of the factors themselves says whether it happens.")
+    return head + numbers + verdict
