@@ -69,7 +69,10 @@ class Bound:
     ``"exploding"`` (a constant f′ and value > 1 for a scalar, or ρ·|f′| > 1
     for a matrix: exact), ``"vanishing in the long run"`` (a constant f′,
     ρ·|f′| < 1 ≤ σ_max·|f′|: a non-normal W_h, transient growth first),
-    ``"possibly exploding"`` (value > 1 otherwise) or ``"neutral"``.  It is already at the values given to :func:`bound`, so
+    ``"possibly exploding"`` (value > 1 otherwise) or ``"neutral"``.
+    For a matrix, ``normal`` says whether W_hᵀW_h = W_hW_hᵀ (then ρ = σ_max),
+    and ``peak``, in the long-run vanishing regime, gives the k where
+    ‖(f′W_h)^k‖₂ is largest, that norm, and the k from which it stays below 1.  It is already at the values given to :func:`bound`, so
     :meth:`lines` and :meth:`latex` take no values.
     """
 
@@ -82,6 +85,8 @@ class Bound:
     explanation: str
     slope: Expr = field(repr=False)
     radius: Expr | None = None
+    normal: bool | None = None
+    peak: tuple[int, float, int | None] | None = field(default=None, repr=False)
 
     def at(self, steps: int) -> Expr:
         """The bound on |∂h_T/∂h_t| for T − t = ``steps``: value^steps."""
@@ -196,9 +201,12 @@ def bound(cell_or_graph: Cell | Graph, values: Mapping) -> Bound | GatedBound:
         long_run = sympy.simplify(radius * fmax)
         regime = "exploding" if long_run > 1 else "vanishing in the long run" if long_run < 1 else regime
     explanation = _explain(value, weight, rule, matrix, regime)
+    normal = peak = None
     if matrix:
-        explanation += " " + _radius_text(W, weight, radius, rule, regime)
-    return Bound(value, weight, fmax, activation, matrix, regime, explanation, slope, radius)
+        normal = (W.T * W - W * W.T).applyfunc(sympy.simplify).is_zero_matrix
+        peak = _powers(W, abs(slope)) if regime == "vanishing in the long run" else None
+        explanation += " " + _radius_text(weight, radius, rule, regime, normal, peak)
+    return Bound(value, weight, fmax, activation, matrix, regime, explanation, slope, radius, normal, peak)
 
 
 def _exact_or_none(compute):
@@ -274,10 +282,9 @@ def _powers(W: sympy.Matrix, scale: Expr, limit: int = 200) -> tuple[int, float,
         return where, float(best), below
 
 
-def _radius_text(W: sympy.Matrix, weight: Expr, radius: Expr, rule: Rule, regime: str) -> str:
+def _radius_text(weight: Expr, radius: Expr, rule: Rule, regime: str, normal: bool, peak) -> str:
     """What σ_max and ρ each guarantee, with this W_h's numbers (Pascanu, Mikolov & Bengio 2013)."""
     fmax, slope = rule.max_derivative, _slope(rule)
-    normal = (W.T * W - W * W.T).applyfunc(sympy.simplify).is_zero_matrix
     text = (f"The spectral radius ρ(W_h) = {_show(radius)} (the largest |eigenvalue|) is at most σ_max(W_h) = "
             f"{_show(weight)}")
     if normal:
@@ -290,7 +297,7 @@ def _radius_text(W: sympy.Matrix, weight: Expr, radius: Expr, rule: Rule, regime
                  "make ‖W_h^k‖ grow over the first steps before it decays (transient growth). Since ρ ≤ σ_max, "
                  "σ_max·max|f′| < 1 implies ρ·max|f′| < 1, not conversely.")
     if not slope.free_symbols and regime == "vanishing in the long run":
-        where, best, below = _powers(W, abs(slope))
+        where, best, below = peak
         text += (f" Here ρ·|f′| = {_show(sympy.simplify(radius * abs(slope)))} < 1 but σ_max·|f′| > 1: "
                  f"‖(f′W_h)^k‖₂ is largest at k = {where} (≈ {best:.4g})"
                  + (f" and stays below 1 from k = {below} on, so the gradient vanishes in the long run after a "
