@@ -450,3 +450,14 @@ def test_vanishing_topic_of_a_gated_cell_gives_its_factors():
     items = TOPICS["vanishing"](Topic(ex.graph, ex.evaluation))
     said = " ".join(i for i in items if isinstance(i, str))
     assert "No bound of the Elman kind" in said and r"\frac{\partial^{+} c_t}{\partial c_{t-1}} = f_t" in said
+
+
+def test_sheet_legend_defines_an_immediate_partial_across_steps():
+    from rnnsym.sheet import Sheet
+
+    across = Sheet([loads(LSTM_FILE)]).tex()
+    assert r"\frac{\partial^{+} c_{4}}{\partial c_{1}}" in across
+    assert "For one state at two steps" in across
+    one_step_only = LSTM_FILE.split("[[questions]]")[0] + '[[questions]]\nfind = "d+c_3/dc_2"\n'
+    text = Sheet([loads(one_step_only)]).tex()
+    assert r"\partial^{+}" in text and "For one state at two steps" not in text
