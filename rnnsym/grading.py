@@ -238,16 +238,22 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         value = exercise.answer(question).evaluate(exercise.values)
         result = QuestionCheck(question, value, None, notes=[special])
         return _compare(result, question, expected, env, value, graph, general=False)
-    of = graph.symbol(question.of)
     if question.wrt is not None and IMMEDIATE.fullmatch(question.find):
-        value = exercise.answer(question).evaluate(exercise.values)
-        reference = _immediate_numeric(graph, exercise.answer(question).links, numbers)
-        consistent, _ = close(value, reference, mpmath.mpf(10) ** -20)
+        answer = exercise.answer(question)
+        value = answer.evaluate(exercise.values)
+        parts = getattr(answer, "entries", (answer,))  # a whole vector: its diagonal, entry by entry
+        values = value.diagonal() if isinstance(value, sympy.MatrixBase) else [value]
+        references = [_immediate_numeric(graph, part.links, numbers) for part in parts]
+        consistent = all(close(v, r, mpmath.mpf(10) ** -20)[0] for v, r in zip(values, references))
+        if isinstance(value, sympy.MatrixBase) and not all(isinstance(v, sympy.Rational) for v in value):
+            value = answer.evaluate(exercise.values, digits=15)  # shown as decimals, entry by entry
+        reference = references[0] if len(references) == 1 else references
         result = QuestionCheck(question, value, consistent)
         if not consistent:
             result.notes.append(f"{question.find} is {show(value)} but {show(reference)} by central differences "
                                 "of each definition in 50-digit arithmetic")
         return _compare(result, question, expected, env, value, graph, general=False)
+    of = graph.symbol(question.of)
     if question.wrt is None:
         value = env[of]
         consistent, _ = close(value, numbers[of], mpmath.mpf(10) ** -40)

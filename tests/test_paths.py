@@ -215,32 +215,62 @@ def test_immediate_questions_refuse_what_has_no_immediate_partial():
         derive(lstm(2), "c_2", "c_1", truncate=1, immediate=True)
     with pytest.raises(InputError, match="^immediate: got 'yes'"):
         derive(lstm(2), "c_2", "c_1", immediate="yes")
-    with pytest.raises(InputError, match=r"^of: got 'c_2', expected one entry \(c_2\[1\], …\)"):
-        derive(lstm(2, hidden=2), "c_2", "c_1", immediate=True)
+    with pytest.raises(InputError, match=r"^wrt: got 'h_1', expected the same vector state as c_2"):
+        derive(lstm(2, hidden=2), "c_2", "h_1", immediate=True)
+    with pytest.raises(InputError, match=r"^wrt: got 'W_hf', expected for a whole vector, the same vector state"):
+        derive(lstm(2, hidden=2), "c_2", "W_hf", immediate=True)
 
 
-def test_vector_carousel_entry_by_entry():
+VECTOR_VALUES = {"h_0": [0, "0.1"], "c_0": ["0.5", -1], "x": [1, -1, "0.5"], "y": [0, 0, 0],
+                 "W_xi": [[1], [-1]], "W_hi": [[1, 0], [0, 1]], "W_xf": [["0.5"], [1]], "W_hf": [[-1, "0.5"], [0, 1]],
+                 "W_xg": [[1], [2]], "W_hg": [[2, 0], [1, 1]], "W_xo": [[1], [1]], "W_ho": [[1, 1], [0, 1]],
+                 "b_i": [0, 0], "b_f": [0, 0], "b_g": [0, 0], "b_o": [0, 0], "W_y": [[1, 1]], "b_y": 0}
+
+
+def vector_lstm_run(values: dict, shift: tuple[int, int, object] | None = None):
+    """(c_t, f_t) for t = 1 … T of a two-unit LSTM; ``shift=(t, k, δ)`` adds δ to c_t[k] as a free
+    variable (h_t = o_t ⊙ tanh(c_t) recomputed from it)."""
+    p = {k: [[mp(e) for e in row] if isinstance(row, list) else mp(row) for row in v] if isinstance(v, list)
+         else mp(v) for k, v in values.items()}
+    h, c, out = list(p["h_0"]), list(p["c_0"]), []
+    for t, x in enumerate(p["x"], start=1):
+        def gate(name, act):
+            return [act(p["W_x" + name][i][0] * x + sum(p["W_h" + name][i][j] * h[j] for j in range(2))
+                        + p["b_" + name][i]) for i in range(2)]
+        i_, f_, g_, o_ = gate("i", sigmoid), gate("f", sigmoid), gate("g", mpmath.tanh), gate("o", sigmoid)
+        c = [f_[k] * c[k] + i_[k] * g_[k] for k in range(2)]
+        if shift is not None and shift[0] == t:
+            c[shift[1]] += shift[2]
+        h = [o_[k] * mpmath.tanh(c[k]) for k in range(2)]
+        out.append((c, f_))
+    return out
+
+
+def test_vector_carousel_entry_by_entry_and_whole():
     g = lstm(3, hidden=2)
-    values = {"h_0": [0, "0.1"], "c_0": ["0.5", -1], "x": [1, -1, "0.5"], "y": [0, 0, 0],
-              "W_xi": [[1], [-1]], "W_hi": [[1, 0], [0, 1]], "W_xf": [["0.5"], [1]], "W_hf": [[-1, "0.5"], [0, 1]],
-              "W_xg": [[1], [2]], "W_hg": [[2, 0], [1, 1]], "W_xo": [[1], [1]], "W_ho": [[1, 1], [0, 1]],
-              "b_i": [0, 0], "b_f": [0, 0], "b_g": [0, 0], "b_o": [0, 0], "W_y": [[1, 1]], "b_y": 0}
+    values = VECTOR_VALUES
     d = derive(g, "c_3[2]", "c_1[2]", immediate=True)
     with mpmath.workdps(DPS):
-        p = {k: [[mp(e) for e in row] if isinstance(row, list) else mp(row) for row in v] if isinstance(v, list)
-             else mp(v) for k, v in values.items()}
-        h, c, fs = p["h_0"], p["c_0"], []
-        for x in p["x"]:
-            def gate(name, act):
-                return [act(p["W_x" + name][i][0] * x + sum(p["W_h" + name][i][j] * h[j] for j in range(2))
-                            + p["b_" + name][i]) for i in range(2)]
-            i_, f_, g_, o_ = gate("i", sigmoid), gate("f", sigmoid), gate("g", mpmath.tanh), gate("o", sigmoid)
-            c = [f_[k] * c[k] + i_[k] * g_[k] for k in range(2)]
-            h = [o_[k] * mpmath.tanh(c[k]) for k in range(2)]
-            fs.append(f_)
+        run = vector_lstm_run(values)
+        fs = [f for _, f in run]
         assert abs(mp(str(d.evaluate(values, digits=40))) - fs[1][1] * fs[2][1]) < mpmath.mpf(10) ** -35
     with pytest.raises(InputError, match="^wrt: got 'c_1\\[1\\]'"):
         derive(g, "c_3[2]", "c_1[1]", immediate=True)
+    # the whole vector: diag(f_3 ⊙ f_2), and the total beside it, by central differences of the whole run
+    whole = derive(g, "c_3", "c_1", immediate=True)
+    value = whole.evaluate(values, digits=40)
+    assert value.shape == (2, 2) and value[0, 1] == 0 and value[1, 0] == 0
+    total = whole.total_at(whole.evaluation(values, 40))
+    with mpmath.workdps(DPS):
+        for k in range(2):
+            assert abs(mp(str(value[k, k])) - fs[1][k] * fs[2][k]) < mpmath.mpf(10) ** -35
+            for i in range(2):
+                by_difference = central(lambda e, i=i, k=k: vector_lstm_run(values, (1, k, e))[2][0][i])
+                assert abs(mp(str(total[i, k])) - by_difference) < mpmath.mpf(10) ** -25
+    lines = whole.latex(values)
+    assert lines[0].startswith(r"\frac{\partial^{+} c_{3}}{\partial c_{1}} = \operatorname{diag}\left(f_{3} \odot f_{2}\right)"
+                               r" \approx \operatorname{diag}")
+    assert lines[1].startswith(r"\frac{\partial c_{3}}{\partial c_{1}} \approx \left[\begin{matrix}")
 
 
 def test_check_and_question_sheet_treat_immediate_partials_as_such(tmp_path):
@@ -461,3 +491,20 @@ def test_sheet_legend_defines_an_immediate_partial_across_steps():
     one_step_only = LSTM_FILE.split("[[questions]]")[0] + '[[questions]]\nfind = "d+c_3/dc_2"\n'
     text = Sheet([loads(one_step_only)]).tex()
     assert r"\partial^{+}" in text and "For one state at two steps" not in text
+
+
+def test_whole_vector_immediate_question_is_checked_and_keyed(tmp_path):
+    text = "\n".join([
+        'title = "vector carousel"', "[model]", 'cell = "lstm"', "steps = 3", "hidden = 2", "[values]",
+        *[f"{k} = {v!r}".replace("'", '"') for k, v in VECTOR_VALUES.items()],
+        "[[questions]]", 'label = "a"', 'find = "d+c_3/dc_1"'])
+    ex = loads(text)
+    result = check_exercise(ex)
+    assert result.ok and result.results[0].consistent
+    from rnnsym.key import answer_entries
+
+    entries = dict(answer_entries(ex, ex.questions[0]))
+    assert set(entries) == {"[1,1]", "[1,2]", "[2,1]", "[2,2]"} and entries["[1,2]"] == 0
+    with mpmath.workdps(DPS):
+        fs = [f for _, f in vector_lstm_run(VECTOR_VALUES)]
+        assert abs(mpmath.mpf(str(sympy.N(entries["[2,2]"], 40))) - fs[1][1] * fs[2][1]) < mpmath.mpf(10) ** -35

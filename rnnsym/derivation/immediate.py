@@ -34,14 +34,14 @@ from sympy import Expr, S, Symbol
 
 from ..errors import InputError, InputTypeError
 from ..evaluation import Evaluation
-from ..forms import Juxt, Partial, product
+from ..forms import Diag, Hadamard, Juxt, Partial, product
 from ..graph import Graph
 from ..printing import RenderOptions
-from .core import ChainDerivation
+from .core import ChainDerivation, Derivation
 from .lines import Dots
 from .step import Step
 
-__all__ = ["ImmediateDerivation", "derive_immediate", "immediate_path", "IMMEDIATE"]
+__all__ = ["ImmediateDerivation", "VectorImmediateDerivation", "derive_immediate", "immediate_path", "IMMEDIATE"]
 
 #: How an exercise file asks for an immediate partial: ``find = "d+c_3/dc_1"``.
 IMMEDIATE = re.compile(r"d\s*\+\s*([^/\s\[]+(?:\[[\d,\s]*\])?)\s*/\s*d\s*([^/\s\[]+(?:\[[\d,\s]*\])?)")
@@ -210,7 +210,89 @@ class ImmediateDerivation(ChainDerivation):
         ]
 
 
-def derive_immediate(graph: Graph, of: str, wrt: str) -> ImmediateDerivation:
+class VectorImmediateDerivation(Derivation):
+    """∂⁺c_T/∂c_t for a vector state: diag(f_T ⊙ ⋯ ⊙ f_{t+1}), entry by entry an :class:`ImmediateDerivation`.
+
+    Each component of c_T depends on the same component of c_{T−1} alone, so the
+    Jacobian of the path along c is diagonal; ``entries`` are the derivations of
+    its diagonal, ``of`` and ``wrt`` the column vectors of components.  The value
+    is the n×n matrix; the lines are ``∂⁺c_T/∂c_t = diag(f_T ⊙ ⋯ ⊙ f_{t+1}) =
+    diag(values)``, then the total ∂c_T/∂c_t beside it.
+    """
+
+    def __init__(self, graph: Graph, of: str, wrt: str, entries: list[ImmediateDerivation]) -> None:
+        self.graph = graph
+        self.names = (of, wrt)
+        self.entries = tuple(entries)
+        self.of = sympy.Matrix([e.of for e in entries])
+        self.wrt = sympy.Matrix([e.wrt for e in entries])
+
+    @property
+    def title(self) -> str:
+        return f"d+{self.names[0]}/d{self.names[1]}"
+
+    def __repr__(self) -> str:
+        return f"VectorImmediateDerivation({self.title}, {len(self.entries)} entries)"
+
+    @property
+    def lhs(self) -> Partial:
+        return Partial(_symbol(self.names[0]), _symbol(self.names[1]), True)
+
+    @property
+    def form(self) -> Expr:
+        """``diag(f_T ⊙ ⋯ ⊙ f_{t+1})``, from the factors' names (the first entry's, without its index)."""
+        factors = [_symbol(_vector_name(f)) for f in self.entries[0]._local]
+        return Diag(product(factors, Hadamard) if len(factors) > 1 else factors[0])
+
+    def value_at(self, evaluation: Evaluation) -> sympy.Matrix:
+        return sympy.diag(*[e.value_at(evaluation) for e in self.entries])
+
+    def total_at(self, evaluation: Evaluation) -> sympy.Matrix:
+        """The total ∂of/∂wrt (every path, wrt free) at ``evaluation``: a full n×n matrix."""
+        return sympy.Matrix(len(self.entries), len(self.entries),
+                            lambda i, j: evaluation.derivative(self.entries[i].of, self.entries[j].wrt))
+
+    def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions):
+        from ..printing import Line, Printer
+
+        printer = Printer(options)
+        parts = [printer.doprint(self.lhs), printer.doprint(self.form)]
+        if values is None:
+            return [Line(tuple(parts))]
+        evaluation = self.evaluation(values)
+        exact = all(isinstance(v, sympy.Rational) for v in self.value_at(evaluation))
+        shown = max(options.approx_digits, 1)
+        point = evaluation if exact else evaluation.decimal(shown + 5)
+
+        def written(m: sympy.Matrix) -> sympy.Matrix:
+            return m if exact else m.applyfunc(lambda v: S.Zero if v == 0 else sympy.Float(v, shown))
+
+        mark = "" if exact else r"\approx "
+        diagonal = sympy.Matrix([v for v in written(self.value_at(point)).diagonal()])
+        parts.append(mark + printer.doprint(Diag(diagonal)))
+        total = written(self.total_at(point))
+        return [Line(tuple(parts)), Line((printer.doprint(Partial(self.lhs.of, self.lhs.wrt)), mark + printer.doprint(total)))]
+
+    def notes(self, values: Mapping, options: RenderOptions | None = None) -> list[str]:
+        """What the total adds to the immediate partial (the two are written above, with their values)."""
+        state = _stepped(self.entries[0].of)[0]
+        return [rf"The immediate partial follows ${state}$ alone, component by component; the total also follows "
+                rf"the paths that leave ${state}$ and come back into it through the other quantities, which mix the "
+                r"components."]
+
+
+def _symbol(name: str) -> Symbol:
+    from ..notation import symbol
+
+    return symbol(name)
+
+
+def _vector_name(form: Expr) -> str:
+    """``f_3[1]`` → ``f_3``: the vector a component belongs to."""
+    return str(form).partition("[")[0]
+
+
+def derive_immediate(graph: Graph, of: str, wrt: str) -> ImmediateDerivation | VectorImmediateDerivation:
     """∂⁺of/∂wrt on ``graph``: the partial of ``of``'s own definition, other arguments fixed,
     or the product of those along one state (:func:`immediate_path`).
 
@@ -232,11 +314,32 @@ def derive_immediate(graph: Graph, of: str, wrt: str) -> ImmediateDerivation:
     for field, name in (("of", of), ("wrt", wrt)):
         if not isinstance(name, str):
             raise InputTypeError(field, name, "a name as exercise files write it (\"c_3\")")
-        clean = name.replace(" ", "")
-        if clean not in graph.names and clean in graph.tensors:
-            raise InputError(field, name, f"one entry ({clean}[1], …): ∂⁺ is asked entry by entry")
+    names = [n.replace(" ", "") for n in (of, wrt)]
+    if any(n not in graph.names and n in graph.tensors for n in names):
+        return _vector(graph, *names)
     A = graph.symbol(of, "of")
     B = graph.symbol(wrt, "wrt")
     if graph.is_leaf(A):
         raise InputError("of", of, "a computed quantity (∂⁺A/∂B differentiates A's own definition), not a leaf")
     return ImmediateDerivation(graph, A, B, immediate_path(graph, A, B))
+
+
+def _vector(graph: Graph, of: str, wrt: str) -> VectorImmediateDerivation:
+    """∂⁺ of one vector state with respect to the same state at an earlier step, entry by entry."""
+    tensors = [graph.tensors.get(n) for n in (of, wrt)]
+    keys = [sorted(t) if t is not None else None for t in tensors]
+    if None in keys or keys[0] != keys[1] or any(len(k) != 1 for k in keys[0]):
+        field, name = ("of", of) if tensors[0] is None or len(next(iter(keys[0] or [()]))) != 1 else ("wrt", wrt)
+        raise InputError(field, name, "for a whole vector, the same vector state at two steps (\"c_3\" and "
+                         "\"c_1\"), or one entry of each (\"c_3[1]\", \"c_1[1]\")")
+    entries = []
+    for key in keys[0]:
+        A, B = tensors[0][key], tensors[1][key]
+        if graph.is_leaf(A):
+            raise InputError("of", of, "a computed quantity (∂⁺A/∂B differentiates A's own definition), not a leaf")
+        try:
+            entries.append(ImmediateDerivation(graph, A, B, immediate_path(graph, A, B)))
+        except InputError:
+            raise InputError("wrt", wrt, f"the same vector state as {of} at an earlier step, reached through its own "
+                             f"definitions entry by entry (∂⁺c_3/∂c_1 = diag(f_3 ⊙ f_2))") from None
+    return VectorImmediateDerivation(graph, of, wrt, entries)
