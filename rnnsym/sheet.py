@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .binding import bind
+from .derivation.immediate import ACROSS_STEPS, across_steps
 from .derivation.truncate import truncation
 from .errors import InputError, InputTypeError
 from .diagram import network_figure
@@ -110,14 +111,6 @@ def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
     return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
 
 
-def _across_steps(tex: str) -> bool:
-    """Whether ``tex`` writes an immediate partial of one state across more than one step (∂⁺c_3/∂c_1)."""
-    for base, top, index, low in re.findall(r"\\partial\^\{\+\} ([A-Za-z]+)_\{(\d+)(,\d+)?\}\}\{\\partial \1_\{(\d+)\3?\}", tex):
-        if int(top) - int(low) > 1:
-            return True
-    return False
-
-
 def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:
     """A paragraph defining the notation ``tex`` uses beyond the obvious: ∂⁺, entries
     of vectors and matrices, and the GRU's gate convention (empty when none is used)."""
@@ -125,10 +118,7 @@ def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:
     if r"\partial^{+}" in tex:
         parts.append(r"$\frac{\partial A}{\partial B}$ is the derivative of $A$ along every path from $B$, with $B$ "
                      r"treated as free; $\frac{\partial^{+} A}{\partial B}$ is the immediate partial derivative of "
-                     r"$A$'s own definition, its other arguments held fixed.")
-        if _across_steps(tex):
-            parts.append(r"For one state at two steps, $\frac{\partial^{+} c_T}{\partial c_t}$ is the product of the "
-                         r"one-step immediate partials along that state, the path that stays in it.")
+                     r"$A$'s own definition, its other arguments held fixed." + (ACROSS_STEPS if across_steps(tex) else ""))
     if re.search(r"[A-Za-z}]_\{[A-Za-z0-9-]+,\d", tex):
         parts.append(r"$h_{t,i}$ is entry $i$ of the vector $h_t$, and $W_{h,ij}$ the entry in row $i$ and "
                      r"column $j$ of the matrix $W_h$.")

@@ -41,10 +41,27 @@ from .core import ChainDerivation, Derivation
 from .lines import Dots
 from .step import Step
 
-__all__ = ["ImmediateDerivation", "VectorImmediateDerivation", "derive_immediate", "immediate_path", "IMMEDIATE"]
+__all__ = ["ImmediateDerivation", "VectorImmediateDerivation", "derive_immediate", "immediate_path", "IMMEDIATE",
+           "ACROSS_STEPS", "across_steps"]
 
 #: How an exercise file asks for an immediate partial: ``find = "d+c_3/dc_1"``.
 IMMEDIATE = re.compile(r"d\s*\+\s*([^/\s\[]+(?:\[[\d,\s]*\])?)\s*/\s*d\s*([^/\s\[]+(?:\[[\d,\s]*\])?)")
+
+#: What a sheet's notation paragraph adds when it writes ∂⁺ of one state across several steps.
+ACROSS_STEPS = (r" For one state at two steps, $\frac{\partial^{+} c_T}{\partial c_t}$ is the product of the one-step "
+                r"immediate partials along that state, the path that stays in it.")
+
+_ACROSS = re.compile(r"\\partial\^\{\+\} ([A-Za-z]+)_\{(\d+)(,\d+)?\}\}\{\\partial \1_\{(\d+)\3?\}")
+
+
+def across_steps(tex: str) -> bool:
+    r"""Whether LaTeX ``tex`` writes an immediate partial of one state across more than one step.
+
+    >>> across_steps(r"\frac{\partial^{+} c_{3}}{\partial c_{1}}"), across_steps(r"\frac{\partial^{+} c_{3}}{\partial c_{2}}")
+    (True, False)
+    """
+    return any(int(top) - int(low) > 1 for _, top, _, low in _ACROSS.findall(tex))
+
 
 _STEPPED = re.compile(r"(?P<base>[A-Za-z]+)_(?P<t>\d+)(?P<index>\[[\d,]+\])?")
 
