@@ -112,8 +112,7 @@ def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
 
 
 def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:
-    """A paragraph defining the notation ``tex`` uses beyond the obvious: ∂⁺, entries
-    of vectors and matrices, and the GRU's gate convention (empty when none is used)."""
+    """The paragraph defining the notation ``tex`` uses: ∂⁺ (across steps too), entries, GRU gates; empty if none."""
     parts = []
     if r"\partial^{+}" in tex:
         parts.append(r"$\frac{\partial A}{\partial B}$ is the derivative of $A$ along every path from $B$, with $B$ "
@@ -214,6 +213,8 @@ def prompt(question: Question, options: RenderOptions | None = None) -> str:
     options = options or RenderOptions()
     if question.show is not None:
         return escape(_TOPIC_PROMPTS.get(question.show, f"Explain: {question.show}."))
+    if getattr(question, "step", None) is not None:  # a training step (rnnsym.training)
+        return question.step.prompt(options)
     printer = Printer(options)
     if question.wrt is None:
         return f"Compute ${printer.doprint(symbol(question.of))}$."

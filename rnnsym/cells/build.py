@@ -19,6 +19,7 @@ Cell(custom: h, yhat; loss=squared)
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Sequence
 
 import sympy
@@ -302,6 +303,15 @@ def define_cell(
     ``"tanh(a*prev(h) + now(x))"``.  A base used through ``prev`` is a state (its
     step-0 value a leaf).  ``output`` gives the output equations (default
     ``yhat = h``); the loss compares each output ``yhat…`` with ``y…``.
+
+    A quantity computed by two equations, and a parameter named like a leaf or a
+    quantity of the unrolled model (``x_1``, ``h_0``, ``yhat_2``, ``L``, ``L_1``),
+    raise :class:`~rnnsym.errors.InputError`: the two would be one symbol.
+
+    >>> define_cell([("h", "tanh(a*prev(h) + x_1)")])
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: equations: got 'x_1', expected a parameter name that is not the name of a leaf or quantity of the unrolled model (x_t, y_t, h_t and yhat_t for a step t, L and L_t are taken); write now(x) for the input
     """
     eqs = [(_base(b, "equations"), _template(e, f"equations[{i}]")) for i, (b, e) in enumerate(equations)]
     outs = [(_base(b, "output"), _template(e, f"output[{i}]")) for i, (b, e) in enumerate(output)] or [("yhat", now("h"))]
@@ -328,6 +338,7 @@ def define_cell(
                 raise InputError("equations", str(s), "now() of an input or of a quantity computed earlier")
     if not state:
         raise InputError("equations", [b for b, _ in eqs], "at least one state used through prev()")
+    _check_parameters(params, [b for b, _ in eqs + outs], inputs, targets)
     cell_eqs = [Equation(b, e, "state" if b in state else "intermediate") for b, e in eqs]
     cell_eqs += [Equation(b, e, "output") for b, e in outs]
     outputs = [now(b) for b, _ in outs]
@@ -335,6 +346,22 @@ def define_cell(
     cell_eqs += _loss_equations(loss, outputs, target_syms, None)
     return Cell(name, tuple(cell_eqs), state=tuple(state), inputs=tuple(inputs), targets=tuple(targets),
                 parameters=tuple(params), options={"loss": loss})
+
+
+_STEP_NAME = re.compile(r"(?P<base>[A-Za-z][A-Za-z0-9]*)_(?P<t>\d+)(?:\[[\d,]+\])?")
+
+
+def _check_parameters(params: Sequence[str], computed: Iterable[str], inputs: Sequence[str], targets: Sequence[str]) -> None:
+    """Refuse a parameter spelt like a per-step leaf or quantity (``x_1``, ``h_0``, ``L_2``) or the total loss ``L``."""
+    bases = list(dict.fromkeys([*inputs, *targets, *(b.partition("[")[0] for b in computed)]))
+    for name in params:
+        match = _STEP_NAME.fullmatch(name)
+        if name == "L" or match and match["base"] in (*bases, "L"):
+            taken = [f"{b}_t" for b in bases]
+            listed = ", ".join(taken[:-1]) + " and " + taken[-1] if len(taken) > 1 else taken[0]
+            hint = f"; write now({match['base']}) for the input" if match and match["base"] in inputs else ""
+            raise InputError("equations", name, "a parameter name that is not the name of a leaf or quantity of the "
+                             f"unrolled model ({listed} for a step t, L and L_t are taken){hint}")
 
 
 def _base(name: object, field: str) -> str:

@@ -24,9 +24,10 @@ from .step import Step
 from .scalar import MAX_PATHS, compute, derivative, derive_scalar, path_form
 from .tensor import TensorDerivation
 from .truncate import TruncatedDerivation, truncated
+from .truncate_tensor import TruncatedTensorDerivation, truncated_tensor
 from .immediate import ImmediateDerivation, derive_immediate
 
-__all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation",
+__all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation", "TruncatedTensorDerivation",
            "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form", "ImmediateDerivation", "derive_immediate"]
 
 
@@ -49,10 +50,11 @@ def derive(
     ``"step"`` as the reverse-mode recursion summed per time step, ``"auto"``
     (default) chooses by size.  ``truncate`` (k, or (k1, k2)) asks for
     truncated BPTT under the convention ``truncation``
-    (:func:`~rnnsym.derivation.truncate.truncated`).  ``immediate=True`` asks
-    for the immediate partial ∂⁺of/∂wrt instead: ``of``'s own definition
-    differentiated with its other arguments held fixed, or the product of
-    those along one state (∂⁺c_3/∂c_1 = f_3 f_2,
+    (:func:`~rnnsym.derivation.truncate.truncated`; of a whole vector or matrix,
+    every entry truncated alike: :mod:`~rnnsym.derivation.truncate_tensor`).
+    ``immediate=True`` asks for the immediate partial ∂⁺of/∂wrt instead:
+    ``of``'s own definition differentiated with its other arguments held
+    fixed, or the product of those along one state (∂⁺c_3/∂c_1 = f_3 f_2,
     :func:`~rnnsym.derivation.immediate.derive_immediate`).
 
     >>> from rnnsym.models import elman, lstm
@@ -71,10 +73,11 @@ def derive(
         return derive_immediate(graph, of, wrt)
     if truncate is None and truncation != "per-loss":
         raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
+    whole = isinstance(of, str) and isinstance(wrt, str) and any(
+        n not in graph.names and n in graph.tensors for n in (of.replace(" ", ""), wrt.replace(" ", "")))
     if truncate is not None:
-        return truncated(graph, of, wrt, truncate, truncation, "loss" if split == "auto" else split)
-    if isinstance(of, str) and isinstance(wrt, str):
-        names = [n.replace(" ", "") for n in (of, wrt)]
-        if any(n not in graph.names and n in graph.tensors for n in names):
-            return TensorDerivation(graph, of, wrt, split)
+        how = "loss" if split == "auto" else split
+        return (truncated_tensor if whole else truncated)(graph, of, wrt, truncate, truncation, how)
+    if whole:
+        return TensorDerivation(graph, of, wrt, split)
     return derive_scalar(graph, of, wrt, split)
