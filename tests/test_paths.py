@@ -176,7 +176,14 @@ def test_carousel_is_the_product_of_forget_gates_with_the_total_beside_it():
     shown_total = float(lines[-1].split(r"\approx ")[-1])
     assert abs(shown_total - float(total)) < 1e-5
     note = carousel.notes(ex.values)[0]
-    assert "follows $c$ alone" in note and f"{float(total):.6g}"[:6] in note
+    assert "the path that stays in $c$" in note and f"{float(total):.6g}"[:6] in note
+
+
+def test_a_path_with_no_other_way_agrees_with_the_total():
+    values = {"h_0": 1, "W_h": "0.5", "W_x": 1, "x": [0] * 8, "W_y": 1, "y": [0] * 8}
+    d = derive(elman(8), "h_8", "h_0", immediate=True)
+    assert d.evaluate(values) == Fraction(1, 2) ** 8 == derive(elman(8), "h_8", "h_0").evaluate(values)
+    assert "here none leaves $h$, so the two agree" in d.notes(values)[0]
 
 
 def test_long_carousel_writes_its_middle_factors_as_dots():

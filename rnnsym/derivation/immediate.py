@@ -218,13 +218,13 @@ class ImmediateDerivation(ChainDerivation):
         whole = evaluation.derivative(self.of, self.wrt)
         digits = max(options.approx_digits, 3)
         state = _stepped(self.of)[0]
-        return [
-            rf"${printer.doprint(self.lhs)} \approx {decimal(here, digits)}$ follows ${state}$ alone: the product of "
-            rf"the immediate partials along ${state}$, with no weight matrix and no activation derivative on the way. "
-            rf"The total ${printer.doprint(Partial(self.of, self.wrt))} \approx {decimal(whole, digits)}$ also "
-            rf"follows the paths that leave ${state}$ and come back into it through the other quantities; "
-            rf"they add ${decimal(whole - here, digits)}$."
-        ]
+        here_, whole_ = printer.doprint(self.lhs), printer.doprint(Partial(self.of, self.wrt))
+        head = (rf"${here_} \approx {decimal(here, digits)}$ is the product of the immediate partials along ${state}$: "
+                rf"the path that stays in ${state}$. ")
+        if abs(whole - here) <= sympy.Float(10) ** -(digits + 2) * max(1, abs(whole)):
+            return [head + rf"The total ${whole_}$ follows every path; here none leaves ${state}$, so the two agree."]
+        return [head + rf"The total ${whole_} \approx {decimal(whole, digits)}$ also follows the paths that leave "
+                rf"${state}$ and come back into it through the other quantities; they add ${decimal(whole - here, digits)}$."]
 
 
 class VectorImmediateDerivation(Derivation):
