@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .derivation import SPLITS, compute, derive
+from .derivation.immediate import IMMEDIATE
 from .printing import RenderOptions, markdown
 from .analysis.topics import TOPICS, Topic
 from .errors import InputError, InputTypeError
@@ -100,6 +101,8 @@ class Question:
             return self.step.answer(graph, self.of, self.split)
         if self.wrt is None:
             return compute(graph, self.of)
+        if IMMEDIATE.fullmatch(self.find):
+            return derive(graph, self.of, self.wrt, immediate=True)
         if self.truncate is not None:
             return derive(graph, self.of, self.wrt, split=self.split, truncate=self.truncate, truncation=self.truncation)
         return derive(graph, self.of, self.wrt, split=self.split)
@@ -270,9 +273,13 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
         if "truncate" in data:
             raise InputError(at("truncate"), data["truncate"], "no truncation for a quantity (only for a derivative)")
         return Question(label, text, find, find, None, split, answer_text=answer)
-    match = _DERIVATIVE.fullmatch(find)
+    match = IMMEDIATE.fullmatch(find) or _DERIVATIVE.fullmatch(find)
     if not match:
-        raise InputError(field_, find, 'a quantity such as "yhat_2" or a derivative such as "dL/dW_h"')
+        raise InputError(field_, find, 'a quantity such as "yhat_2", a derivative such as "dL/dW_h" or an '
+                         'immediate partial such as "d+c_3/dc_1"')
+    if IMMEDIATE.fullmatch(find) and (split != "auto" or "truncate" in data):
+        key = "split" if split != "auto" else "truncate"
+        raise InputError(at(key), data[key], f"no {key} for an immediate partial {find!r} (it is one product)")
     of, wrt = match.groups()
     for part in (of, wrt):
         if part.replace(" ", "") not in graph.tensors and part.replace(" ", "") not in graph.names:

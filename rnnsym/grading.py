@@ -29,6 +29,7 @@ import mpmath
 import sympy
 
 from .errors import RnnsymError
+from .derivation.immediate import IMMEDIATE
 from .exercise import Exercise, Question
 from .testing.mp import DIGITS, close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
@@ -221,6 +222,24 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
             pairs = {(i, j): answer.pair(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)}
             return _compare_table(result, question, expected, env, value, graph, pairs, general=False)
         return _compare(result, question, expected, env, value, graph, general=False)
+    if question.wrt is not None and IMMEDIATE.fullmatch(question.find):
+        answer = exercise.answer(question)
+        value = answer.evaluate(exercise.values)
+        parts = getattr(answer, "entries", (answer,))  # a whole vector: its diagonal, entry by entry
+        values = value.diagonal() if isinstance(value, sympy.MatrixBase) else [value]
+        references = [_immediate_numeric(graph, part.links, numbers) for part in parts]
+        consistent = all(close(v, r, mpmath.mpf(10) ** -20)[0] for v, r in zip(values, references))
+        if isinstance(value, sympy.MatrixBase) and not all(isinstance(v, sympy.Rational) for v in value):
+            value = answer.evaluate(exercise.values, digits=15)  # shown as decimals, entry by entry
+        reference = references[0] if len(references) == 1 else references
+        result = QuestionCheck(question, value, consistent)
+        if not consistent:
+            result.notes.append(f"{question.find} is {show(value)} but {show(reference)} by central differences "
+                                "of each definition in 50-digit arithmetic")
+        if isinstance(value, sympy.MatrixBase):
+            pairs = {(i + 1, j + 1): (answer.of[i], answer.wrt[j]) for i in range(value.rows) for j in range(value.cols)}
+            return _compare_table(result, question, expected, env, value, graph, pairs, general=False)
+        return _compare(result, question, expected, env, value, graph, general=False)
     if shape(exercise, question) is not None:
         return _check_tensor(exercise, question, env, numbers, expected)
     of = graph.symbol(question.of)
@@ -236,6 +255,20 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         result = QuestionCheck(question, value, report.ok, report)
         _report_notes(result, report)
     return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
+
+
+def _immediate_numeric(graph, links, numbers: Mapping) -> mpmath.mpf:
+    """The product of the immediate partials ``links`` ((target, dependency) pairs), each by a
+    central difference of the target's own definition in the dependency, the others fixed."""
+    with mpmath.workdps(50):
+        out = mpmath.mpf(1)
+        step = mpmath.mpf(10) ** -18
+        for target, dependency in links:
+            expr = graph.assignment(target).expr
+            up = numeric(expr, {**numbers, dependency: numbers[dependency] + step})
+            down = numeric(expr, {**numbers, dependency: numbers[dependency] - step})
+            out *= (up - down) / (2 * step)
+        return out
 
 
 def _report_notes(result: QuestionCheck, report: GradientReport) -> None:

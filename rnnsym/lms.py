@@ -161,7 +161,8 @@ def _default_text(question: Question) -> str:
         return question.step.prompt()
     if question.wrt is None:
         return f"Compute ${spell(question.of.replace(' ', ''))}$."
-    return rf"Compute $\frac{{\partial {spell(question.of.replace(' ', ''))}}}{{\partial {spell(question.wrt.replace(' ', ''))}}}$."
+    plus = "^{+}" if question.find.replace(" ", "").startswith("d+") else ""
+    return rf"Compute $\frac{{\partial{plus} {spell(question.of.replace(' ', ''))}}}{{\partial {spell(question.wrt.replace(' ', ''))}}}$."
 
 
 def _items(variants: Sequence[Variant], rtol: object, atol: object, digits: int, trust_latex: bool,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .binding import bind
+from .derivation.immediate import ACROSS_STEPS, across_steps
 from .derivation.truncate import truncation
 from .errors import InputError, InputTypeError
 from .diagram import network_figure
@@ -111,13 +112,12 @@ def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
 
 
 def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:
-    """A paragraph defining the notation ``tex`` uses beyond the obvious: ∂⁺, entries
-    of vectors and matrices, and the GRU's gate convention (empty when none is used)."""
+    """The paragraph defining the notation ``tex`` uses: ∂⁺ (across steps too), entries, GRU gates; empty if none."""
     parts = []
     if r"\partial^{+}" in tex:
         parts.append(r"$\frac{\partial A}{\partial B}$ is the derivative of $A$ along every path from $B$, with $B$ "
                      r"treated as free; $\frac{\partial^{+} A}{\partial B}$ is the immediate partial derivative of "
-                     r"$A$'s own definition, its other arguments held fixed.")
+                     r"$A$'s own definition, its other arguments held fixed." + (ACROSS_STEPS if across_steps(tex) else ""))
     if re.search(r"[A-Za-z}]_\{[A-Za-z0-9-]+,\d", tex):
         parts.append(r"$h_{t,i}$ is entry $i$ of the vector $h_t$, and $W_{h,ij}$ the entry in row $i$ and "
                      r"column $j$ of the matrix $W_h$.")
@@ -218,7 +218,7 @@ def prompt(question: Question, options: RenderOptions | None = None) -> str:
     printer = Printer(options)
     if question.wrt is None:
         return f"Compute ${printer.doprint(symbol(question.of))}$."
-    what = printer.doprint(Partial(symbol(question.of), symbol(question.wrt)))
+    what = printer.doprint(Partial(symbol(question.of), symbol(question.wrt), question.find.replace(" ", "").startswith("d+")))
     if question.truncate is None:
         return f"Compute ${what}$."
     rule = truncation(question.truncate, question.truncation)

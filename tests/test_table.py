@@ -31,7 +31,10 @@ def test_demonstration_configs_show_vanishing_exploding_and_the_gru():
     assert gated[11] > 1000 * vanish[11]
     assert 0.97 < gated[1] < 1  # ≈ z_t = σ(4) ≈ 0.982
     assert [s.bound.regime for s in table.series[:3]] == ["vanishing", "exploding", "possibly exploding"]
-    assert table.series[3].bound is None
+    gru_bound = table.series[3].bound
+    assert gru_bound.cell == "gru" and gru_bound.regime == "vanishing" and len(gru_bound.factors) == 12
+    for d in range(1, 12):  # |∂h_T/∂h_(T−d)| is the product of the last d one-step factors
+        assert abs(gated[d] - sympy.Mul(*gru_bound.factors[12 - d:])) < sympy.Float("1e-25")
 
 
 def test_table_agrees_with_the_exact_chain():

@@ -7,10 +7,9 @@ T − t one-step Jacobians.  :func:`jacobian_chain` writes that product,
 vector state).  The per-step bound is :mod:`rnnsym.analysis.bound`, the
 numbers for T − t = 0, 1, … are :mod:`rnnsym.analysis.table`.
 
-This module also holds what those share: the state a flow follows
-(:func:`state_base`, :func:`components`) and the point it is evaluated at
-(:func:`filled`, :func:`evaluation`), where the leaves h_t does not need
-(W_y, y_t) may be left out.
+What those share — the state a flow follows, the point it is evaluated at
+and one step of it (:func:`~rnnsym.analysis.state.one_step`) — is
+:mod:`rnnsym.analysis.state`, whose names this module also exports.
 
 >>> from rnnsym.models import elman
 >>> chain = jacobian_chain(elman(3, activation="tanh"), t=3, k=2)
@@ -31,7 +30,6 @@ from sympy import Expr, S, Symbol
 from ..cells import at_step
 from ..derivation import Derivation, derive
 from ..errors import InputError, InputTypeError
-from ..evaluation import Evaluation, bind
 from ..forms import Juxt, Partial, Times, product
 from ..graph import Graph
 from ..notation import symbol
@@ -39,93 +37,11 @@ from ..printing import Display, Line, Printer, RenderOptions, format_value
 from ..printing import markdown as _markdown
 from ..printing import latex as _latex
 from ..printing import lines as _lines
+from .state import (check_digits, components, evaluation, filled, is_vector, leaf_values, one_step,  # noqa: F401
+                    state_base)
 
-__all__ = ["Factor", "JacobianChain", "jacobian_chain", "state_base", "components", "is_vector", "filled",
+__all__ = ["Factor", "JacobianChain", "jacobian_chain", "one_step", "state_base", "components", "is_vector", "filled",
            "leaf_values", "evaluation", "check_digits"]
-
-
-# --- the state a flow follows, and the point it is evaluated at ----------------------------------
-
-
-def state_base(graph: Graph) -> str:
-    """The base name of the graph's one recurrent state (``"h"``); a cell with
-    a second state (the LSTM's c) is refused, naming it."""
-    state = graph.cell.state
-    if len(state) != 1:
-        raise InputError(
-            "graph.cell",
-            graph.cell.name,
-            "a cell with one state (h); the "
-            + graph.cell.name
-            + f" cell carries {', '.join(state)}, so ∂h_t/∂h_(t−k) is not the product of the ∂h_j/∂h_(j−1)"
-            " (paths through the other state are missed): use flow_table, which accumulates every path",
-        )
-    return state[0]
-
-
-def components(graph: Graph, base: str, t: int) -> list[Symbol]:
-    """The symbols of state ``base`` at step ``t``: ``[h_2]``, or ``[h_2[1], h_2[2]]`` for a vector."""
-    return [graph.symbol(at_step(c, t)) for c in graph.cell.components(base)]
-
-
-def is_vector(graph: Graph, base: str) -> bool:
-    """Whether state ``base`` has components (so its Jacobians are matrices)."""
-    return graph.cell.components(base) != [base]
-
-
-def _needed(graph: Graph, targets: Sequence[Symbol]) -> set[Symbol]:
-    """The leaves the quantities ``targets`` depend on (leaf targets included)."""
-    out = {s for s in targets if graph.is_leaf(s)}
-    for target in targets:
-        if graph.is_leaf(target):
-            continue
-        for q in graph.upstream(target):
-            out.update(d for d in graph.assignment(q).dependencies if graph.is_leaf(d))
-    return out
-
-
-def filled(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict:
-    """``values`` with 0 for every leaf ``targets`` do not depend on and that is not given
-    (W_y, b_y, y_t: the flow of h does not need them).
-
-    >>> from rnnsym.models import elman
-    >>> g = elman(1)
-    >>> full = filled(g, {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0]}, [g.symbol("h_1")])
-    >>> full["W_y"], full["y_1"], full["W_h"]
-    (0, 0, 2)
-    """
-    if not isinstance(values, Mapping):
-        raise InputTypeError("values", values, "a table of names and numbers")
-    covered: set[Symbol] = set()
-    leaves = {str(s): s for s in graph.leaves}
-    for key in values:
-        name = str(key).replace(" ", "")
-        if name in leaves:
-            covered.add(leaves[name])
-        covered.update(graph.tensors.get(name, {}).values())
-    needed = _needed(graph, targets)
-    out = dict(values)
-    for name, leaf in leaves.items():
-        if leaf not in covered and leaf not in needed:
-            out[name] = 0
-    return out
-
-
-def leaf_values(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict[Symbol, Expr]:
-    """Exact values of every leaf (:func:`filled`, then :func:`rnnsym.evaluation.bind`)."""
-    return {s: n.exact for s, n in bind(graph, filled(graph, values, targets)).items()}
-
-
-def check_digits(digits: object) -> int | None:
-    """``digits`` if it is ``None`` (exact) or a number of digits rnnsym computes with."""
-    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 1000):
-        raise InputError("digits", digits, "None (exact) or a number of digits from 1 to 1000")
-    return digits
-
-
-def evaluation(graph: Graph, values: Mapping, targets: Sequence[Symbol], digits: int | None = None) -> Evaluation:
-    """The graph evaluated at ``values`` (:func:`filled` for ``targets``): exact, or ``digits`` digits."""
-    return Evaluation(graph, leaf_values(graph, values, targets), check_digits(digits))
 
 
 def _options(options: object) -> RenderOptions:
@@ -160,14 +76,19 @@ class Factor:
     form: object
     expr: object
     derivations: tuple[Derivation, ...]
+    owner: Graph | None = field(default=None, repr=False)
+    targets: tuple[Symbol, ...] = field(default=(), repr=False)
 
     @property
     def graph(self) -> Graph:
-        return self.derivations[0].graph
+        return self.owner if self.owner is not None else self.derivations[0].graph
 
     def evaluate(self, values: Mapping, digits: int | None = None) -> object:
         """The factor at ``values``: a number, or a Matrix for a vector state;
         exact, or decimals of ``digits`` digits."""
+        if not self.derivations:  # a state of several parts: the Jacobian of the step's own quantities
+            point = evaluation(self.graph, values, list(self.targets), digits)
+            return self.expr.xreplace({s: point.number(v) for s, v in point.env.items()})
         point = evaluation(self.graph, values, [d.of for d in self.derivations], digits)
         entries = [d.value_at(point) for d in self.derivations]
         if isinstance(self.form, sympy.MatrixBase):
@@ -184,6 +105,14 @@ class Factor:
 
     def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         out: list[Line] = []
+        if not self.derivations:
+            printer = Printer(options)
+            parts = [printer.doprint(self.named), printer.doprint(sympy.ImmutableMatrix(self.form))]
+            if values is not None:
+                parts.append(printer.doprint(self.evaluate(values)) if self.graph.rational else
+                             r"\approx " + printer.doprint(self.evaluate(values, max(options.approx_digits, 1)).applyfunc(
+                                 lambda v: sympy.Float(v, max(options.approx_digits, 1)) if v != 0 else S.Zero)))
+            return [Line(tuple(parts))]
         for d in self.derivations:
             out += d.lines(None if values is None else filled(d.graph, values, [d.of]), options)
         return out
@@ -222,6 +151,7 @@ class JacobianChain:
     base: str
     factors: tuple[Factor, ...]
     product: object = field(repr=False)
+    bases: tuple[str, ...] = ()
 
     @property
     def vector(self) -> bool:
@@ -230,8 +160,8 @@ class JacobianChain:
 
     @property
     def lhs(self) -> Partial:
-        """∂h_t/∂h_{t−k}, named."""
-        return Partial(symbol(at_step(self.base, self.t)), symbol(at_step(self.base, self.t - self.k)))
+        """∂h_t/∂h_{t−k}, named; ∂(h_t, c_t)/∂(h_{t−k}, c_{t−k}) for a state of several parts."""
+        return _named(self.bases or (self.base,), self.t, self.t - self.k)
 
     @property
     def named(self) -> Expr:
@@ -249,7 +179,8 @@ class JacobianChain:
     def evaluate(self, values: Mapping, digits: int | None = None) -> object:
         """The product at ``values`` (exercise-file names; leaves h_t does not need may
         be left out): exact, or decimals of ``digits`` digits."""
-        point = evaluation(self.graph, values, components(self.graph, self.base, self.t), digits)
+        top = [c for b in (self.bases or (self.base,)) for c in components(self.graph, b, self.t)]
+        point = evaluation(self.graph, values, top, digits)
         return self.product.xreplace({s: point.number(v) for s, v in point.env.items()})
 
     def lines(self, values: Mapping | None = None, options: RenderOptions | None = None, *,
@@ -314,14 +245,31 @@ class JacobianChain:
         return r"\approx " + printer.doprint(approx)
 
 
+def _named(bases: Sequence[str], t: int, s: int) -> Partial:
+    """∂h_t/∂h_s, or ∂(h_t, c_t)/∂(h_s, c_s) for several bases."""
+    if len(bases) == 1:
+        return Partial(symbol(at_step(bases[0], t)), symbol(at_step(bases[0], s)))
+    return Partial(sympy.Tuple(*[symbol(at_step(b, t)) for b in bases]),
+                   sympy.Tuple(*[symbol(at_step(b, s)) for b in bases]))
+
+
 def jacobian_chain(graph: Graph, t: int, k: int) -> JacobianChain:
     """∂h_t/∂h_{t−k} = Π_{j=t−k+1}^{t} ∂h_j/∂h_{j−1}, each factor derived by rnnsym.
 
     For a scalar state each factor is ``derive(graph, f"h_{j}", f"h_{j-1}")``;
     for a vector state (components ``h_2[1]``) it is the Jacobian matrix of
     the component derivatives, and the product is the matrix product
-    J_t J_{t−1} ⋯ J_{t−k+1}.  Cells carrying a second state (the LSTM's c)
-    are refused: their h-to-h factors do not multiply to ∂h_t/∂h_{t−k}.
+    J_t J_{t−1} ⋯ J_{t−k+1}.  A cell carrying a second state (the LSTM's c)
+    follows the whole state s_t = (h_t, c_t): each factor is the block matrix
+    ∂(h_j, c_j)/∂(h_{j−1}, c_{j−1}) of derivatives through step j's own
+    quantities (:func:`one_step`: h_{j−1} and c_{j−1} are independent there),
+    and the product is ∂(h_t, c_t)/∂(h_{t−k}, c_{t−k}); its c-to-c entry is the
+    carousel f_t ⋯ f_{t−k+1} plus the paths through h.
+
+    >>> from rnnsym.models import lstm
+    >>> chain = jacobian_chain(lstm(3), t=3, k=2)
+    >>> str(chain.lhs), chain.product.shape
+    ('∂(h_3, c_3)/∂(h_1, c_1)', (2, 2))
 
     >>> from rnnsym.models import elman
     >>> print(jacobian_chain(elman(3), t=3, k=2).latex(compact=True)[0])
@@ -329,12 +277,15 @@ def jacobian_chain(graph: Graph, t: int, k: int) -> JacobianChain:
     """
     if not isinstance(graph, Graph):
         raise InputTypeError("graph", graph, "an unrolled rnnsym Graph")
-    base = state_base(graph)
+    bases = tuple(graph.cell.state)
+    base = bases[0]
     for name, value in (("t", t), ("k", k)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= graph.steps:
             raise InputError(name, value, f"an integer from 1 to {graph.steps} (the graph's steps)")
     if k > t:
         raise InputError("k", k, f"at most t = {t} (h_0 is the first state)")
+    if len(bases) > 1:
+        return _multi_chain(graph, t, k, bases)
     vector = is_vector(graph, base)
     factors = []
     for j in range(t, t - k, -1):
@@ -356,3 +307,19 @@ def jacobian_chain(graph: Graph, t: int, k: int) -> JacobianChain:
     else:
         total = sympy.Mul(*[f.expr for f in factors])
     return JacobianChain(graph, t, k, base, tuple(factors), total)
+
+
+def _multi_chain(graph: Graph, t: int, k: int, bases: tuple[str, ...]) -> JacobianChain:
+    """The chain of a state of several parts: block Jacobians of (h_j, c_j) in (h_{j−1}, c_{j−1})."""
+    factors = []
+    for j in range(t, t - k, -1):
+        rows = [c for b in bases for c in components(graph, b, j)]
+        cols = [c for b in bases for c in components(graph, b, j - 1)]
+        pairs = [one_step(graph, r, c, j) for r in rows for c in cols]
+        forms = sympy.Matrix(len(rows), len(cols), [_written(f) for f, _ in pairs])
+        exprs = sympy.Matrix(len(rows), len(cols), [e for _, e in pairs])
+        factors.append(Factor(j, _named(bases, j, j - 1), forms, exprs, (), graph, tuple(rows)))
+    total_ = factors[0].expr
+    for f in factors[1:]:
+        total_ = total_ * f.expr
+    return JacobianChain(graph, t, k, bases[0], tuple(factors), total_, bases)

@@ -2,8 +2,9 @@
 
 :func:`flow_table` computes, for each configuration ``(label, graph, values)``,
 the size of ∂h_T/∂h_t as t moves back from T — along every path, so also for
-the GRU and the LSTM — and, for an Elman cell, its per-step
-:func:`~rnnsym.analysis.bound.bound`.  :func:`demo_configs` are the
+the GRU and the LSTM — and its per-step :func:`~rnnsym.analysis.bound.bound`
+(for a GRU or LSTM, the :class:`~rnnsym.analysis.bound.GatedBound` of its
+one-step factors along the sequence).  :func:`demo_configs` are the
 demonstration networks of a solution sheet; :func:`rnnsym.analysis.figure.figure`
 draws a table and :func:`rnnsym.analysis.figure.table_latex` prints it.
 
@@ -34,7 +35,7 @@ from ..evaluation import GUARD
 from ..graph import Graph
 from ..printing import Block, Display
 from ..models import elman, gru
-from .bound import Bound, bound
+from .bound import Bound, GatedBound, bound
 from .flow import check_digits, components, evaluation, is_vector
 
 __all__ = ["NORMS", "FlowSeries", "FlowTable", "flow_table", "demo_configs"]
@@ -48,12 +49,14 @@ NORMS = ("spectral", "frobenius")
 class FlowSeries:
     """|∂h_T/∂h_t| of one configuration for T − t = 0, 1, …; ``norm`` names the
     matrix norm for a vector state (None for a scalar), ``bound`` the per-step
-    bound of an Elman cell (None otherwise)."""
+    bound (a :class:`~rnnsym.analysis.bound.GatedBound` for a GRU or LSTM;
+    None when the activation has no known max|f′|).  For the LSTM the series
+    follows h with c_t held fixed: the h-block of ∂(h_T, c_T)/∂(h_t, c_t)."""
 
     label: str
     values: tuple[Expr, ...]
     norm: str | None = None
-    bound: Bound | None = None
+    bound: Bound | GatedBound | None = None
 
     def log10(self) -> list[float]:
         """log10 of each value (−inf for 0)."""
@@ -160,7 +163,7 @@ def _series(label: str, graph: Graph, values: Mapping, steps: int, digits: int |
         value = abs(J[0, 0]) if J.shape == (1, 1) else _norm(J, norm, digits)
         out.append(sympy.N(value, digits) if digits is not None else value)
     try:
-        per_step = bound(graph, values) if graph.cell.name == "elman" else None
+        per_step = bound(graph, values) if graph.cell.name in ("elman", "gru", "lstm") else None
     except InputError:
         per_step = None
     return FlowSeries(label, tuple(out), norm if is_vector(graph, base) else None, per_step)

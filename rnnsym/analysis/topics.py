@@ -11,7 +11,9 @@ a demonstration on other cells is added only when the question asks for one
 - ``recurrence``: h_t = f_W(h_{t−1}, x_t) and the exercise's cell as that f_W;
 - ``vanishing``: the cell's one-step Jacobian, its value at every step, the
   product over the horizon and, for an Elman cell, the per-step bound with the
-  model's own weights: vanishing or exploding as the numbers say;
+  model's own weights (σ_max and ρ of a matrix W_h), for a gated cell its
+  factors at the model's values (:mod:`rnnsym.analysis.conditions`):
+  vanishing or exploding as the numbers say;
 - ``gated``: the additive path of a gated cell (the GRU's update gate, the
   LSTM's forget gate) against the product of an ungated one;
 - ``truncation``: truncated BPTT (Williams & Peng's BPTT(h; h′)) against the
@@ -44,6 +46,7 @@ from ..models import unroll
 from ..printing import Line, Printer, RenderOptions, cell_lines, decimal
 from ..notation import symbol
 from ..numbers import format_exact
+from .conditions import bound_text, gated_text, vector_bound
 
 __all__ = ["TOPICS", "Topic", "Item", "recurrence", "vanishing", "gated", "truncation_topic", "template_lines"]
 
@@ -227,7 +230,7 @@ def vanishing(topic: Topic) -> list[Item]:
     ]
     if not topic.scalar:
         items.append(r"(for a vector state, component by component, the Jacobian matrix of these derivatives.)")
-        return items + _demo(topic)
+        return items + vector_bound(topic) + _demo(topic)
     items.append(_one_step(topic))
     rows, factors = [], _factors(topic)
     for t, one, far in factors:
@@ -247,28 +250,10 @@ def vanishing(topic: Topic) -> list[Item]:
             return items + _demo(topic)
         items.append(r"Every factor is at most the same size, whatever the state:")
         items.append(b.lines(options=topic.options))
-        items.append(_bound_text(b, topic))
+        items.append(bound_text(b, topic))
+    elif graph.cell.name in ("gru", "lstm"):
+        items += gated_text(topic)
     return items + _demo(topic)
-
-
-def _bound_text(b, topic: Topic) -> str:
-    value = b.value
-    shown = topic.math(value) if isinstance(value, sympy.Rational) else decimal(value, 4)
-    if not (isinstance(value, sympy.Integer) or shown.replace(".", "").isdigit()):
-        shown = rf"\left({shown}\right)"
-    if b.regime == "vanishing":
-        return (rf"so $\left|\frac{{\partial h_T}}{{\partial h_t}}\right| \le {shown}^{{T-t}}$: below 1, the bound "
-                r"forces the gradient to vanish exponentially with the distance.")
-    if b.regime == "neutral":  # with a constant f' (identity) no factor can be below 1
-        return (r"and since $f'$ is constant here every factor equals 1 in size: the gradient keeps its size over "
-                r"any distance." if not b.slope.free_symbols and not b.matrix else r"equal to 1: the bound rules "
-                r"out exponential growth, and a factor below 1 at some step makes the gradient shrink.")
-    if b.regime == "exploding":
-        return (rf"and since $f'$ is constant here every factor equals ${shown}$: "
-                rf"$\left|\frac{{\partial h_T}}{{\partial h_t}}\right| = {shown}^{{T-t}}$ grows without bound, "
-                r"the gradient explodes.")
-    return (rf"above 1: the bound allows growth like ${shown}^{{T-t}}$, which happens while $f'(z_t)$ stays "
-            r"near its largest value; where the state saturates the factors shrink it again.")
 
 
 # --- gated cells --------------------------------------------------------------------------------

@@ -25,9 +25,10 @@ from .scalar import MAX_PATHS, compute, derivative, derive_scalar, path_form
 from .tensor import TensorDerivation
 from .truncate import TruncatedDerivation, truncated
 from .truncate_tensor import TruncatedTensorDerivation, truncated_tensor
+from .immediate import ImmediateDerivation, derive_immediate
 
 __all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation", "TruncatedTensorDerivation",
-           "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form"]
+           "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form", "ImmediateDerivation", "derive_immediate"]
 
 
 def derive(
@@ -37,6 +38,7 @@ def derive(
     split: str = "auto",
     truncate: object = None,
     truncation: str = "per-loss",
+    immediate: bool = False,
 ) -> Derivation:
     """Derive ∂of/∂wrt over ``graph``.
 
@@ -50,11 +52,25 @@ def derive(
     truncated BPTT under the convention ``truncation``
     (:func:`~rnnsym.derivation.truncate.truncated`; of a whole vector or matrix,
     every entry truncated alike: :mod:`~rnnsym.derivation.truncate_tensor`).
+    ``immediate=True`` asks for the immediate partial ∂⁺of/∂wrt instead:
+    ``of``'s own definition differentiated with its other arguments held
+    fixed, or the product of those along one state (∂⁺c_3/∂c_1 = f_3 f_2,
+    :func:`~rnnsym.derivation.immediate.derive_immediate`).
 
-    >>> from rnnsym.models import elman
+    >>> from rnnsym.models import elman, lstm
     >>> derive(elman(2, hidden=2), "L", "W_h")
     TensorDerivation(dL/dW_h, shape=(2, 2))
+    >>> derive(lstm(3), "c_3", "c_1", immediate=True).expr
+    f_2*f_3
     """
+    if not isinstance(immediate, bool):
+        raise InputError("immediate", immediate, "True or False")
+    if immediate:
+        if truncate is not None:
+            raise InputError("truncate", truncate, "None with immediate=True (an immediate partial spans no path to truncate)")
+        if split != "auto":
+            raise InputError("split", split, "'auto' with immediate=True (an immediate partial is one product)")
+        return derive_immediate(graph, of, wrt)
     if truncate is None and truncation != "per-loss":
         raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
     whole = isinstance(of, str) and isinstance(wrt, str) and any(
