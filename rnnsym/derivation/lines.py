@@ -20,9 +20,10 @@ from sympy import Add, Expr, Symbol
 
 from ..cells import now
 from ..evaluation import evaluate
-from ..forms import Partial, substitute, total
+from ..forms import Partial, Times, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
+from ..printing.printer import TIMES
 from ..rules import relu
 from .step import Step
 
@@ -137,7 +138,12 @@ class _Context:
 
     def _sum(self, step: Any, lhs: str) -> Line:
         form = step.forms[-1]
-        terms = form.args if isinstance(form, Add) else (form,)
+        weight = None
+        if isinstance(form, Times) and len(form.args) == 2 and form.args[0].is_Rational:
+            weight, inner = form.args  # a mean over time: 1/T × (the sum of the terms)
+        else:
+            inner = form
+        terms = inner.args if isinstance(inner, Add) else (inner,)
         values = [self.evaluate(t) for t in terms]
         value = self.evaluate(form)
         shown = self._value(form, value)
@@ -149,6 +155,8 @@ class _Context:
         text = ("-" if values[0] < 0 else "") + terms[0]
         for v, term in zip(values[1:], terms[1:]):
             text += f" {'-' if v < 0 else '+'} {term}"
+        if weight is not None:
+            text = rf"{self.printer.doprint(weight)} {self.printer.doprint(Times(1, 1)).strip('1 ')} \left({text}\right)"
         return Line((lhs, text, shown))
 
 

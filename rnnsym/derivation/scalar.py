@@ -37,6 +37,7 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, S, Symbol
 
+from ..cells import now
 from ..errors import InputError
 from ..forms import Juxt, Partial, Times, product, substitute, total
 from ..graph import Graph
@@ -161,10 +162,21 @@ class _Builder:
             return (Step(Partial(A, B), (S.Zero,)),)
         if graph.assignment(A).role == "total" and B not in graph.assignment(A).dependencies:
             terms = [Partial(t, B) for t in self.through(A)]
+            weight = graph.assignment(A).weight
+            if weight == 1:
+                return (
+                    Step(Partial(A, B), (total(terms),), "split"),
+                    *[self.chain(t.of) for t in terms],
+                    Step(Partial(A, B), (total(terms),), "sum"),
+                )
+            # a mean over time: ∂L/∂L_t = 1/T, written once at a generic step, then factored out
+            mean = Times(weight, total(terms))
+            named = total([Times(Partial(A, t.of), t) for t in terms])
             return (
-                Step(Partial(A, B), (total(terms),), "split"),
+                Step(Partial(A, now("L")), (weight,), "local"),
+                Step(Partial(A, B), (named, mean), "split"),
                 *[self.chain(t.of) for t in terms],
-                Step(Partial(A, B), (total(terms),), "sum"),
+                Step(Partial(A, B), (mean,), "sum"),
             )
         return (self.chain(A),)
 
@@ -227,7 +239,8 @@ class _Builder:
                 continue
             named, symbolic, _ = terms(q, final=False)
             forms = (total(named), total(symbolic))
-            steps.append(Step(Partial(A, q), forms if forms[0] != forms[1] else forms[1:]))
+            forms = forms if forms[0] != forms[1] and forms[0] != Partial(A, q) else forms[1:]
+            steps.append(Step(Partial(A, q), forms))
         named, symbolic, when = terms(B, final=True)
         final = (total(named), total(symbolic))
         steps.append(Step(Partial(A, B), final if final[0] != final[1] else final[1:]))

@@ -209,6 +209,7 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
     print_ = Printer(options).doprint
     out_base = "o" if loss.output == "softmax" else "yhat"
     L = symbol("L")
+    weight = g.assignment(g.loss).weight
 
     def at(base: str, t: object) -> Symbol:
         return symbol(f"{base}_{t}")
@@ -264,6 +265,9 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
             value = plain(form)
             f = (lambda ev, env, p=pred, y=target, value=value, t=t: column(  # noqa: E731
                 [value.xreplace({at("yhat", t): pi, at("y", t): yi}) for pi, yi in zip(p(ev, env), y(ev, env))]))
+        if weight != 1:  # a mean over time: ∂L/∂L_t = 1/T scales each term's gradient
+            tex = rf"{print_(weight)} \left({tex}\right)"
+            f = (lambda ev, env, f=f: weight * f(ev, env))  # noqa: E731
         steps.append(MatrixStep(print_(Gradient(L, at(out_base, t))), tex, grad(out_base, t, k), f))
     for t in range(T, 0, -1):
         parts, fs = [], []
