@@ -156,7 +156,7 @@ class _Context:
         for v, term in zip(values[1:], terms[1:]):
             text += f" {'-' if v < 0 else '+'} {term}"
         if weight is not None:
-            text = rf"{self.printer.doprint(weight)} {self.printer.doprint(Times(1, 1)).strip('1 ')} \left({text}\right)"
+            text = rf"{self.printer.doprint(weight)} {TIMES[self.options.times]} \left({text}\right)"
         return Line((lhs, text, shown))
 
 
