@@ -41,7 +41,24 @@ class Dots(sympy.Expr):
     def _sympystr(self, printer) -> str:
         return "…"
 
-__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots", "EXACT_STEPS"]
+class Where(sympy.Expr):
+    """``expr`` under a stated ``condition``, as written: ŷ_t − y_t if Σ_k y_{t,k} = 1."""
+
+    is_commutative = True
+
+    def __new__(cls, expr: Expr, condition: Expr) -> "Where":
+        return sympy.Expr.__new__(cls, expr, condition)
+
+    def _rnnsym_latex(self, printer) -> str:
+        return rf"{printer._print(self.args[0])} \quad \text{{if }} {printer._print(self.args[1])}"
+
+    _latex = _rnnsym_latex
+
+    def _sympystr(self, printer) -> str:
+        return f"{printer._print(self.args[0])} if {printer._print(self.args[1])}"
+
+
+__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots", "Where", "EXACT_STEPS"]
 
 #: A model whose values are irrational is written with exact values up to this many steps, in decimals beyond.
 EXACT_STEPS = 50

@@ -207,7 +207,7 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
     loss = LOSSES[o["loss"]]
     rule = ACTIVATIONS[o["activation"]]
     print_ = Printer(options).doprint
-    out_base = "o" if loss.output == "softmax" else "yhat"
+    out_base = "o" if loss.output in ("softmax", "sigmoid") else "yhat"
     L = symbol("L")
     weight = g.assignment(g.loss).weight
 
@@ -259,6 +259,9 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
             tex = (rf"\left(\mathbf{{1}}^{{\top}} {print_(at('y', t))}\right) {print_(at('yhat', t))} - "
                    rf"{print_(at('y', t))}")
             f = lambda ev, env, p=pred, y=target: sum(y(ev, env)) * p(ev, env) - y(ev, env)  # noqa: E731
+        elif loss.output == "sigmoid":  # binary cross-entropy after a sigmoid: ∇_{o_t} L_t = ŷ_t − y_t
+            tex = rf"{print_(at('yhat', t))} - {print_(at('y', t))}"
+            f = lambda ev, env, p=pred, y=target: p(ev, env) - y(ev, env)  # noqa: E731
         else:
             form = partial_form(loss.form(at("yhat", t), at("y", t)), at("yhat", t))
             tex = print_(form)
