@@ -320,3 +320,21 @@ def test_the_strategies_draw_the_new_losses_and_reductions():
     assert bce.name == "lstm"
     ce = find(cells(loss="cross_entropy"), lambda c: True, settings=QUICK)
     assert ce.options["output"] >= 2
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "cross_entropy"])
+def test_the_matrix_form_of_a_paired_loss_recomputes_the_gradient(loss):
+    from rnnsym.evaluation import Evaluation
+
+    graph = rnnsym.elman(2, "tanh", hidden=2, output=2, loss=loss, reduction="mean")
+    values = {"h_0": [0, 1], "x": [1, 2], "y": [[1, 0], [0, 1]], "W_h": [[1, 0], [0, 1]], "W_x": [[1], [1]],
+              "W_y": [[1, 1], [1, -1]]}
+    derivation = rnnsym.derive(graph, "L", "W_h")
+    lines = derivation.latex(values)
+    if loss == "binary_cross_entropy":
+        assert lines[0].startswith(r"\nabla_{o_{1}} L = \frac{1}{2} \left(\hat{y}_{1} - y_{1}\right)")
+    env = rnnsym.evaluate(graph, values).decimal(40).values
+    evaluator = Evaluation(graph, env)
+    for step in derivation.matrix_steps():
+        difference = step.value(evaluator, env) - step.formula(evaluator, env)
+        assert all(abs(x) < 1e-25 for x in difference), step.lhs
