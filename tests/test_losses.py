@@ -338,3 +338,13 @@ def test_the_matrix_form_of_a_paired_loss_recomputes_the_gradient(loss):
     for step in derivation.matrix_steps():
         difference = step.value(evaluator, env) - step.formula(evaluator, env)
         assert all(abs(x) < 1e-25 for x in difference), step.lhs
+
+
+def test_a_long_mean_is_written_with_dots_and_its_factor():
+    values = {"h_0": 1, "x": [1] * 8, "y": [0] * 8, "W_h": "0.5", "W_x": 1, "W_y": 1}
+    mean = rnnsym.compute(rnnsym.elman(8, reduction="mean"), "L").latex(values)[-1]
+    summed = rnnsym.compute(rnnsym.elman(8), "L").latex(values)[-1]
+    assert mean.startswith(r"L = \frac{1}{8} \times \left(L_{1} + L_{2} + \cdots + L_{7} + L_{8}\right) = ")
+    total = rnnsym.evaluate(rnnsym.elman(8), values).value("L")
+    assert rnnsym.evaluate(rnnsym.elman(8, reduction="mean"), values).value("L") == total / 8
+    assert summed.startswith(r"L = L_{1} + L_{2} + \cdots")

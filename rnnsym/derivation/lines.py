@@ -234,10 +234,13 @@ def _computation(derivation: Any, options: RenderOptions) -> list[Any] | None:
         if skipped:
             out.append(_ELLIPSIS)
             skipped = False
-        if t is None and graph.assignment(s.lhs).role == "total" and len(s.forms[0].args) > 2 * options.window + 1:
-            terms = list(s.forms[0].args)
+        form = s.forms[0] if t is None and s.forms else None
+        weight, inner = (form.args if isinstance(form, Times) and len(form.args) == 2 and form.args[0].is_Rational
+                         else (None, form))  # a mean over time: 1/T × (the sum)
+        if t is None and graph.assignment(s.lhs).role == "total" and len(inner.args) > 2 * options.window + 1:
+            terms = list(inner.args)
             short = total(terms[: options.window] + [Dots()] + terms[-options.window:])
-            out.append(Step(s.lhs, (short,), "value"))
+            out.append(Step(s.lhs, (short if weight is None else Times(weight, short),), "value"))
         else:
             out.append(s)
     return out
