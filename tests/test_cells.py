@@ -4,7 +4,7 @@ import random
 
 import pytest
 import sympy
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import rnnsym
@@ -97,6 +97,8 @@ def test_vector_and_gated_cells_agree_with_sympy_diff(graph):
 def test_matrix_form_lines_recompute_the_gradient(activation, loss, reduction, wrt, seed):
     """Each matrix-form line's formula, computed with matrices of values, equals
     the matrix of component derivatives on its left."""
+    # σ(o) of an unbounded state's logit can round to 1 at 40 digits, where ∂L/∂ŷ of BCE has 1/(1 − ŷ)
+    assume(loss != "binary_cross_entropy" or activation in ("tanh", "sigmoid"))
     graph = rnnsym.elman(3, activation=activation, loss=loss, hidden=2, input=2, output=2, bias=True,
                          reduction=reduction)
     d = rnnsym.derive(graph, "L", wrt)
