@@ -17,7 +17,7 @@ from sympy import Symbol
 from .errors import InputError, InputTypeError
 from .numbers import Number, parse_number
 
-__all__ = ["bind", "Missing", "leaf_numbers"]
+__all__ = ["bind", "Missing", "leaf_numbers", "needed_leaves", "fill_unused"]
 
 
 _MISSING_EXPECTED = "a number (every leaf of the model needs a value)"
@@ -70,6 +70,54 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
         if leaf not in bound:
             raise InputError(f"values.{name}", Missing(), _MISSING_EXPECTED)
     return bound
+
+
+def needed_leaves(graph, targets) -> frozenset[Symbol]:
+    """The leaves the value of any of ``targets`` (symbols of ``graph``) depends on.
+
+    >>> from rnnsym.models import elman
+    >>> g = elman(2)
+    >>> sorted(map(str, needed_leaves(g, [g.symbol("h_2")])))
+    ['W_h', 'W_x', 'h_0', 'x_1', 'x_2']
+    """
+    out: set[Symbol] = set()
+    for target in targets:
+        if graph.is_leaf(target):
+            out.add(target)
+            continue
+        for q in graph.upstream(target):
+            out.update(d for d in graph.assignment(q).dependencies if graph.is_leaf(d))
+    return frozenset(out)
+
+
+def fill_unused(graph, values: Mapping, targets) -> Mapping:
+    """``values`` with 0 for every leaf that is not given and that none of ``targets``
+    depends on (W_y and y_t for a hidden state), so that a question about ``targets``
+    asks only for the leaves it needs; a leaf it needs and that is missing is still
+    refused by :func:`bind`.  Anything but a table of values is returned as it is.
+
+    >>> from rnnsym.models import elman
+    >>> g = elman(1)
+    >>> full = fill_unused(g, {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0]}, [g.symbol("h_1")])
+    >>> full["W_y"], full["y_1"], full["W_h"]
+    (0, 0, 2)
+    """
+    if not isinstance(values, Mapping):
+        return values
+    by_symbol = bool(values) and all(isinstance(k, Symbol) for k in values)
+    covered: set[Symbol] = set()
+    leaves = {str(s): s for s in graph.leaves}
+    for key in values:
+        name = str(key).replace(" ", "")
+        if name in leaves:
+            covered.add(leaves[name])
+        covered.update(graph.tensors.get(name, {}).values())
+    needed = needed_leaves(graph, targets)
+    out = dict(values)
+    for name, leaf in leaves.items():
+        if leaf not in covered and leaf not in needed:
+            out[leaf if by_symbol else name] = sympy.Integer(0) if by_symbol else 0
+    return out
 
 
 def _describe_shape(shape: tuple[int, ...]) -> str:

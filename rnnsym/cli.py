@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="output file, or - for stdout (default: EXERCISE.xml, by format)")
     export.add_argument("--format", choices=["moodle", "csv", "key-csv", "key-json"],
                         help="Moodle XML (default, or from -o's .xml), a plain CSV for Canvas/Blackboard (.csv), the answer key (.json)")
+    export.add_argument("--by-question", action="store_true",
+                        help="Moodle: a subcategory per question holding its variants, for quizzes that draw one variant at random")
     export.add_argument("--rtol", default=RTOL, help=f"relative tolerance of a numeric answer (default {RTOL})")
     export.add_argument("--atol", default=ATOL, help=f"absolute tolerance of a numeric answer (default {ATOL})")
     export.set_defaults(run=commands.export)

@@ -9,6 +9,7 @@ Each returns the exit status.
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 import shlex
 import shutil
 import sys
@@ -23,7 +24,7 @@ from .derivation import derive as _derivation
 from .diagram import network_figure
 from .lms import lms_csv, moodle_xml
 from .runs import prepare
-from .sheet import Header
+from .sheet import Header, given_values
 from .tex import INSTALL_HINT, compile_pdf
 from .templates import template
 
@@ -66,8 +67,20 @@ def _run(args: argparse.Namespace):
     questions = None if args.questions is None else [q.strip() for q in args.questions.split(",") if q.strip()]
     if args.seed is not None and args.variants is None:
         raise _usage("--seed needs --variants N")
-    return prepare(args.exercise, count=args.variants, seed=1 if args.seed is None else args.seed,
-                   draws=args.draws, questions=questions)
+    with _as_flags("seed", "draws"):
+        return prepare(args.exercise, count=args.variants, seed=1 if args.seed is None else args.seed,
+                       draws=args.draws, questions=questions)
+
+
+@contextmanager
+def _as_flags(*names: str):
+    """An InputError about one of ``names`` is reported under its flag (``--seed``)."""
+    try:
+        yield
+    except InputError as error:
+        if error.field not in names:
+            raise
+        raise InputError(f"--{error.field}", error.value, error.expected) from None
 
 
 def sheet(args: argparse.Namespace) -> int:
@@ -83,14 +96,14 @@ def sheet(args: argparse.Namespace) -> int:
     for path in (tex_path, pdf_path, *keys):
         if path is not None:
             check_output(path, inputs)
-    kind = args.kind or ("both" if run.drawn else "solutions")
-    if tex_path is not None and tex_path.suffix.lower() == ".md":
+    markdown_out = tex_path is not None and tex_path.suffix.lower() == ".md"
+    kind = args.kind or ("both" if run.drawn and not markdown_out else "solutions")
+    if markdown_out:
         if kind != "solutions":
             raise _usage("a Markdown sheet (-o X.md) holds the worked solutions; write --kind questions or both as .tex or .pdf")
         if run.drawn:
             print(run.report())
-        document = "\n\n".join(markdown(e, options=_options(args)).rstrip("\n") for e in run.exercises) + "\n"
-        _write_all(tex_path, document, keys, run.key() if keys else None, inputs)
+        _write_all(tex_path, _markdown(run, _options(args)), keys, run.key() if keys else None, inputs)
         print(_wrote([tex_path, *keys]))
         return 0
     header = Header(args.course or "", args.date or "", args.instructions or "")
@@ -124,6 +137,22 @@ def sheet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _markdown(run, options: RenderOptions) -> str:
+    """The run's worked solutions as Markdown; a drawn variant headed "Variant n" and its values stated."""
+    parts = []
+    for v in run.variants:
+        exercise = v.exercise
+        if run.drawn:
+            exercise = replace(exercise, title=f"Variant {v.index}: {exercise.title}")
+        text = markdown(exercise, options=options).rstrip("\n")
+        if run.drawn:  # the values, after the heading line
+            given = given_values(v.exercise, options).replace(r"\paragraph{Given}", "**Given**", 1)
+            head, _, rest = text.partition("\n")
+            text = f"{head}\n\n{given}\n{rest}"
+        parts.append(text)
+    return "\n\n".join(parts) + "\n"
+
+
 def _wrote(paths: list[Path | None]) -> str:
     names = [str(p) for p in paths if p is not None]
     return "wrote " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
@@ -137,13 +166,19 @@ def _write_all(tex_path: Path, text: str, keys: list[Path], key, inputs: list[st
 
 
 _EXPORTS = {".xml": "moodle", ".csv": "csv", ".json": "key-json"}
+_SUFFIX = {"moodle": ".xml", "csv": ".csv", "key-csv": ".csv", "key-json": ".json"}
 
 
 def export(args: argparse.Namespace) -> int:
     """``rnnsym export``: the run as Moodle XML, a plain CSV or its answer key."""
     run = _run(args)
     stem = Path(args.exercise[0]).stem if args.exercise else Path(REFERENCE).stem
-    fmt = args.format or (_EXPORTS.get(Path(args.output).suffix.lower()) if args.output not in (None, "-") else None) or "moodle"
+    given = None if args.output in (None, "-") else Path(args.output).suffix.lower()
+    if given is not None and given not in _EXPORTS:
+        raise InputError("output", args.output, "a file name ending in .xml (Moodle), .csv or .json, or - for standard output")
+    fmt = args.format or _EXPORTS.get(given) or "moodle"
+    if given is not None and given != _SUFFIX[fmt]:
+        raise InputError("output", args.output, f"a file name ending in {_SUFFIX[fmt]} for --format {fmt}")
     if args.output == "-":
         path = None
     else:
@@ -151,13 +186,14 @@ def export(args: argparse.Namespace) -> int:
         path = Path(args.output) if args.output else Path(f"{stem}{default}")
         check_output(path, list(args.exercise))
     tolerance = {"rtol": args.rtol, "atol": args.atol}
-    if fmt == "moodle":
-        text = moodle_xml(run.variants, trust_latex=args.trust_latex, **tolerance)
-    elif fmt == "csv":
-        text = lms_csv(run.variants, trust_latex=args.trust_latex, **tolerance)
-    else:
-        key = run.key(**tolerance)
-        text = key.to_csv() if fmt == "key-csv" else key.to_json()
+    with _as_flags("rtol", "atol"):
+        if fmt == "moodle":
+            text = moodle_xml(run.variants, trust_latex=args.trust_latex, by_question=args.by_question, **tolerance)
+        elif fmt == "csv":
+            text = lms_csv(run.variants, trust_latex=args.trust_latex, **tolerance)
+        else:
+            key = run.key(**tolerance)
+            text = key.to_csv() if fmt == "key-csv" else key.to_json()
     if run.drawn:
         print(run.report(), file=sys.stderr if path is None else sys.stdout)
     if path is None:

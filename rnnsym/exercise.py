@@ -36,6 +36,7 @@ from .models import build
 from .limits import MAX_FILE_BYTES, MAX_QUESTIONS, MAX_TEXT, check_at_most
 from .numbers import TomlFloat
 from .evaluation import Evaluation, bind, evaluate
+from .training import FIND_STEP, read_step
 
 __all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
 
@@ -45,10 +46,10 @@ REFERENCE = "in5400_rnn.toml"
 _TOP_KEYS = ("title", "intro", "model", "values", "questions", "variants")  # variants: rnnsym.variants
 _MODEL_KEYS = {
     "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "reduction", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
-    "gru": ("cell", "reset", "steps", "bias", "loss", "loss_at", "reduction", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
+    "gru": ("cell", "reset", "hidden_bias", "steps", "bias", "loss", "loss_at", "reduction", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
     "lstm": ("cell", "steps", "bias", "loss", "loss_at", "reduction", "hidden", "input", "output", "truncate", "truncation"),
 }
-_QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation", "demo")
+_QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation", "demo", "step")
 _NAME = r"([^/\s\[]+(?:\[[\d,\s]*\])?)"
 _DERIVATIVE = re.compile(rf"d\s*{_NAME}\s*/\s*d\s*{_NAME}")
 
@@ -61,7 +62,8 @@ class Question:
     the author's ``answer`` alone.  ``answer`` is the author's own text, printed
     with the answer; ``truncate`` and ``truncation`` ask for truncated BPTT
     (:mod:`rnnsym.derivation.truncate`); ``demo`` asks a topic for a
-    demonstration on other models too."""
+    demonstration on other models too.  ``step`` (a :class:`~rnnsym.training.StepSpec`)
+    asks for the parameters after one step of gradient descent (:mod:`rnnsym.training`)."""
 
     label: str
     text: str
@@ -74,6 +76,7 @@ class Question:
     truncate: object = None
     truncation: str = "per-loss"
     demo: bool = False
+    step: object = None
 
     @property
     def free_text(self) -> bool:
@@ -93,6 +96,8 @@ class Question:
             if evaluation is None:
                 raise InputError("values", None, f"the exercise's values to answer the topic {self.show!r}")
             return TOPICS[self.show](Topic(graph, evaluation, options or RenderOptions(), self.demo))
+        if self.step is not None:
+            return self.step.answer(graph, self.of, self.split)
         if self.wrt is None:
             return compute(graph, self.of)
         if self.truncate is not None:
@@ -139,9 +144,10 @@ class Exercise:
             return None
         if question.show is not None:  # a topic is written with the options
             return question.answer(self.graph, options, self.evaluation)
-        if id(question) not in self._answers:
-            self._answers[id(question)] = question.answer(self.graph, options)
-        return self._answers[id(question)]
+        cached = self._answers.get(id(question))
+        if cached is None or cached[0] is not question:  # the cache holds the question, so its id stays its own
+            cached = self._answers[id(question)] = (question, question.answer(self.graph, options))
+        return cached[1]
 
     def answers(self, options: RenderOptions | None = None) -> list[tuple[Question, Any]]:
         """Every question with its answer, in order."""
@@ -195,7 +201,16 @@ def _string(data: dict, key: str, name: str, default: str | None = None) -> str:
     if not isinstance(value, str):
         raise InputTypeError(field_, value, "a string")
     check_at_most(field_, len(value), MAX_TEXT, "characters", shown=f"a text of {len(value)} characters")
+    control = _CONTROL.search(value)
+    if control:
+        raise InputError(field_, value, f"text without control characters (U+{ord(control.group()):04X} at "
+                                        f"position {control.start() + 1}; tabs and line breaks are fine)")
     return value
+
+
+#: Characters no text key may hold: C0 controls but tab and line breaks, DEL, C1 controls,
+#: and what XML 1.0 cannot carry (surrogates, U+FFFE, U+FFFF), so that every output can hold the text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _model(data: dict) -> Graph:
@@ -226,6 +241,8 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
             raise InputError(at("show"), show, "one of " + ", ".join(repr(t) for t in TOPICS))
         if "find" in data:
             raise InputError(at("find"), data["find"], "no find together with show")
+        if "step" in data:
+            raise InputError(at("step"), data["step"], "no step together with show")
         demo = data.get("demo", False)
         if not isinstance(demo, bool):
             raise InputTypeError(at("demo"), demo, "true or false")
@@ -238,7 +255,7 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
                              "free-text question, a text with the author's answer (one of them is required)")
         if not text.strip():
             raise InputError(at("text"), text, "the question's text (a free-text question is its text and the author's answer)")
-        for key in ("split", "truncate", "truncation"):
+        for key in ("split", "truncate", "truncation", "step"):
             if key in data:
                 raise InputError(at(key), data[key], f"no {key} without find (a free-text question has no derivation)")
         return Question(label, text, "", "", None, answer_text=answer)
@@ -247,6 +264,8 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
     if split not in SPLITS:
         raise InputError(at("split"), split, "one of " + ", ".join(repr(s) for s in SPLITS))
     field_ = at("find")
+    if "step" in data:
+        return _step_question(data, graph, label, text, find, split, answer, at)
     if find.replace(" ", "") in graph.names or find.replace(" ", "") in graph.tensors:
         if "truncate" in data:
             raise InputError(at("truncate"), data["truncate"], "no truncation for a quantity (only for a derivative)")
@@ -274,11 +293,32 @@ def _question(data: object, index: int, graph: Graph, name: str | None = None, d
     return question
 
 
+def _step_question(data: dict, graph: Graph, label: str, text: str, find: str, split: str, answer: str, at) -> Question:
+    """A question with a ``step`` table: ``find = "dL/dW_h"`` (one parameter) or
+    ``find = "step"`` (the parameters ``step.wrt``, every one by default)."""
+    for key in ("truncate", "truncation"):
+        if key in data:
+            raise InputError(at(key), data[key], "no truncation for a training step (it takes the full gradient)")
+    match = _DERIVATIVE.fullmatch(find)
+    if find.replace(" ", "") == FIND_STEP:
+        of, wrt = str(graph.loss), None
+    elif match and match.group(1).replace(" ", "") == str(graph.loss):
+        of, wrt = match.groups()
+    else:
+        raise InputError(at("find"), find, f'"{FIND_STEP}" or the gradient of the loss, such as "dL/dW_h", with a step')
+    try:
+        spec = read_step(data["step"], at("step"), graph, wrt)
+    except InputError as error:  # the parameter a find names is reported as find
+        raise InputError(at("find") if error.field == "find" else error.field, find if error.field == "find" else error.value,
+                         error.expected) from None
+    return Question(label, text, find, of, wrt, split, None, answer, step=spec)
+
+
 def _no_draw_spec(value: object, field: str) -> None:
     """Refuse a draw spec (a table such as ``{choices = [1, 2]}``) where a number is needed."""
     if isinstance(value, dict):
         raise InputError(field, value, "a number; this is a draw spec, drawn only for variants "
-                         "(--variants N on the command line, rnnsym.variants.draw in Python)")
+                         "(rnnsym sheet or rnnsym export with --variants N; rnnsym.variants.draw in Python)")
     if isinstance(value, list):
         for i, item in enumerate(value, start=1):
             _no_draw_spec(item, f"{field}[{i}]")

@@ -21,92 +21,25 @@ question  find     value  symbolic = numeric?  expected  status
 
 from __future__ import annotations
 
-import decimal
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
 import mpmath
 import sympy
-from sympy import Expr
 
-from .errors import InputError, InputTypeError, RnnsymError
-from .exercise import Exercise, Question, parse_toml, read_text
-from .formula import parse_formula
-from .testing.mp import close, evaluate_formula, forward, numeric
+from .errors import RnnsymError
+from .exercise import Exercise, Question
+from .testing.mp import DIGITS, close, evaluate_formula, forward, numeric
 from .testing import DerivativeMismatch, GradientReport, assert_derivative, check_gradients, markdown_table, show, table
-from .numbers import Number, parse_number
+from .numbers import Number
 from .evaluation import bind, evaluate
+from .derivation import TensorDerivation, derive
+from .expected import Expected, load_key, loads_key, shape  # noqa: F401 (load_key, loads_key: re-exported)
 
 __all__ = ["Expected", "QuestionCheck", "ExerciseCheck", "load_key", "loads_key", "check_exercise"]
 
-_KEY_KEYS = ("answers",)
 _PLAIN_DECIMAL = re.compile(r"-?\d*\.(\d+)")
-
-
-@dataclass(frozen=True)
-class Expected:
-    """An author's answer to one question: a :class:`~rnnsym.numbers.Number`
-    or a formula (a sympy expression in the model's names)."""
-
-    label: str
-    text: str
-    number: Number | None = None
-    formula: Expr | None = None
-
-    @property
-    def shown(self) -> str:
-        return self.number.spelling if self.number is not None else "formula"
-
-
-def loads_key(text: str, exercise: Exercise, source: str = "<string>") -> dict[str, Expected]:
-    """The expected answers of an answer key in TOML, checked against ``exercise``.
-
-    The key holds one table, ``[answers]``, from question labels to numbers
-    (``"1.a" = 6``, ``"1.b" = "0.1"``, ``"1.c" = "1/3"``) or formulas in the
-    model's names (``"1.d" = "2*(yhat_2 - y_2)*W_y*h_1"``).  A label the
-    exercise does not have, a value that is neither, or a formula that does
-    not parse raises :class:`~rnnsym.errors.InputError` naming it.
-
-    >>> from rnnsym.exercise import reference
-    >>> loads_key('[answers]\\n"9.z" = 1', reference())
-    Traceback (most recent call last):
-    ...
-    rnnsym.errors.InputError: answers: got '9.z', expected a question label of the exercise (one of 1.a, 1.b, 1.c, 1.d)
-    """
-    data = parse_toml(text, source)
-    for name in data:
-        if name not in _KEY_KEYS:
-            raise InputError("key", name, "a key among " + ", ".join(_KEY_KEYS))
-    answers = data.get("answers")
-    if not isinstance(answers, dict):
-        raise InputTypeError("answers", answers, "an [answers] table of question labels and answers")
-    labels = [q.label for q in exercise.questions if q.show is None and not q.free_text]
-    out: dict[str, Expected] = {}
-    for label, value in answers.items():
-        if label not in labels:
-            raise InputError("answers", label, "a question label of the exercise (one of " + ", ".join(labels) + ")")
-        out[label] = _expected(label, value, exercise)
-    return out
-
-
-def _expected(label: str, value: object, exercise: Exercise) -> Expected:
-    field_ = f'answers."{label}"'
-    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal, str)):
-        raise InputTypeError(field_, value, "a number or a formula in quotes")
-    if not isinstance(value, str):
-        return Expected(label, str(value), number=parse_number(value, field_))
-    try:
-        return Expected(label, value, number=parse_number(value, field_))
-    except InputError:
-        return Expected(label, value, formula=parse_formula(value, exercise.graph, field_))
-
-
-def load_key(path: str | Path, exercise: Exercise) -> dict[str, Expected]:
-    """Read the answer key at ``path`` (see :func:`loads_key`)."""
-    return loads_key(read_text(path, "key"), exercise, str(path))
-
 
 @dataclass
 class QuestionCheck:
@@ -228,15 +161,68 @@ def _special(question: Question) -> str | None:
     return None
 
 
+def _step_entries(exercise: Exercise, question: Question) -> list[tuple[str, Any, Any]]:
+    """``(name, value now, new value)`` for each parameter entry a training step updates."""
+    answer = exercise.answer(question)
+    out = []
+    for name, new in answer.entries(exercise.evaluation):
+        out.append((name, exercise.evaluation.value(name), new))
+    return out
+
+
+def _check_step(exercise: Exercise, question: Question, expected: Expected | None, env: Mapping) -> QuestionCheck:
+    """A training step: each gradient checked by :func:`check_gradients`, and each new
+    parameter against the step recomputed in 50-digit arithmetic from the
+    finite-difference gradients (norm, scale min(1, c/‖g‖) and update)."""
+    spec = question.step
+    entries = _step_entries(exercise, question)
+    report = check_gradients(exercise.graph, exercise.values, wrt=[name for name, _, _ in entries],
+                             of=question.of, raises=False)
+    notes = [f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else "")
+             for row in report.mismatches]
+    with mpmath.workdps(DIGITS):
+        gradients = {row.quantity: mpmath.mpf(row.numeric) for row in report.rows if row.check == "finite differences"}
+        g = [gradients[f"d{question.of}/d{name}"] for name, _, _ in entries]
+        norm = mpmath.sqrt(mpmath.fsum(x**2 for x in g))
+        clip = numeric(spec.clip.exact) if spec.clip is not None else None
+        scale = min(mpmath.mpf(1), clip / norm) if clip is not None and norm > 0 else mpmath.mpf(1)
+        lr = numeric(spec.lr.exact)
+        consistent = report.ok
+        for (name, now, new), gi in zip(entries, g):
+            independent = numeric(now) - lr * scale * gi
+            agree, _ = close(new, independent, mpmath.mpf(10) ** -25)
+            if not agree:
+                consistent = False
+                notes.append(f"{name} after the step is {show(new)} but {mpmath.nstr(independent, 15)} "
+                             "from finite-difference gradients in 50-digit arithmetic")
+    value = entries[0][2] if len(entries) == 1 else ", ".join(f"{name} = {show(new)}" for name, _, new in entries)
+    result = QuestionCheck(question, value, consistent, report, notes=notes)
+    if expected is not None and len(entries) > 1:
+        result.expected, result.agrees = expected, False
+        result.notes.append(f"the key gives one answer, but the step updates {len(entries)} parameter entries")
+        return result
+    return _compare(result, question, expected, env, entries[0][2], exercise.graph, general=False,
+                    what=f"{entries[0][0]} after the step")
+
+
 def _check_question(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
     graph = exercise.graph
+    if getattr(question, "step", None) is not None:
+        return _check_step(exercise, question, expected, env)
     special = _special(question)
     if special is not None and getattr(question, "show", None) is not None:  # check_exercise skips topics
         return QuestionCheck(question, None, None, notes=[special])
     if special is not None:  # truncated: the answer's own value, compared with the key at the values only
-        value = exercise.answer(question).evaluate(exercise.values)
+        answer = exercise.answer(question)
+        value = answer.evaluate(exercise.values)
         result = QuestionCheck(question, value, None, notes=[special])
+        if isinstance(answer, TensorDerivation):
+            rows, cols = answer.shape
+            pairs = {(i, j): answer.pair(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)}
+            return _compare_table(result, question, expected, env, value, graph, pairs, general=False)
         return _compare(result, question, expected, env, value, graph, general=False)
+    if shape(exercise, question) is not None:
+        return _check_tensor(exercise, question, env, numbers, expected)
     of = graph.symbol(question.of)
     if question.wrt is None:
         value = env[of]
@@ -248,21 +234,95 @@ def _check_question(exercise: Exercise, question: Question, env: Mapping, number
         report = check_gradients(graph, exercise.values, wrt=[question.wrt], of=question.of, raises=False)
         value = report.rows[0].symbolic
         result = QuestionCheck(question, value, report.ok, report)
-        for row in report.mismatches:
-            result.notes.append(f"{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+        _report_notes(result, report)
     return _compare(result, question, expected, env, value, graph, general=question.wrt is not None)
 
 
-def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool) -> QuestionCheck:
-    """Compare the key's answer with ``value``; a formula for a derivative is
-    also checked everywhere (``general``) by :func:`assert_derivative`."""
+def _report_notes(result: QuestionCheck, report: GradientReport) -> None:
+    """The report's disagreements, and each check it skipped for a reason a reader
+    must know (relu at its kink, where finite differences cannot be taken)."""
+    several = len(report.quantities) > 1
+    for row in report.mismatches:
+        where = f"{row.quantity}, " if several else ""
+        result.notes.append(f"{where}{row.check}: {show(row.symbolic)} against {show(row.numeric)}" + (f" ({row.note})" if row.note else ""))
+    kinks = list(dict.fromkeys(row.note for row in report.skipped if "kink" in row.note or "relu" in row.note))
+    result.notes += [f"finite differences skipped: {note} (the answer takes relu′(0) = 0, one of its subgradients)" for note in kinks]
+
+
+def _check_tensor(exercise: Exercise, question: Question, env: Mapping, numbers: Mapping, expected: Expected | None) -> QuestionCheck:
+    """A question about a whole vector or matrix, checked entry by entry; its value is the matrix."""
+    graph = exercise.graph
+    if question.wrt is None:
+        symbols = graph.tensor(question.of)
+        value = symbols.applyfunc(lambda s: env[s])
+        result = QuestionCheck(question, value, True)
+        for s in symbols:
+            agree, _ = close(env[s], numbers[s], mpmath.mpf(10) ** -40)
+            if not agree:
+                result.consistent = False
+                result.notes.append(f"{s} is {show(env[s])} exactly but {show(numbers[s])} in 50-digit arithmetic")
+        pairs = {(i + 1, j + 1): (s, None) for (i, j), s in _indexed(symbols)}
+    else:
+        derivation = derive(graph, question.of, question.wrt)
+        rows, cols = derivation.shape
+        pairs = {(i, j): derivation.pair(i, j) for i in range(1, rows + 1) for j in range(1, cols + 1)}
+        report = None
+        for of in dict.fromkeys(of for of, _ in pairs.values()):
+            part = check_gradients(graph, exercise.values, wrt=[str(w) for o, w in pairs.values() if o == of], of=str(of), raises=False)
+            if report is None:
+                report = part
+            else:
+                report.rows += part.rows
+        first = {}
+        for row in report.rows:
+            first.setdefault(row.quantity, row.symbolic)
+        value = sympy.Matrix(rows, cols, lambda i, j: first["d{}/d{}".format(*pairs[(i + 1, j + 1)])])
+        result = QuestionCheck(question, value, report.ok, report)
+        _report_notes(result, report)
+    return _compare_table(result, question, expected, env, value, graph, pairs, general=question.wrt is not None)
+
+
+def _compare_table(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any,
+                   graph, pairs: Mapping, general: bool) -> QuestionCheck:
+    """Compare the key's table of answers with the matrix ``value``, entry by entry
+    (``pairs``: the (of, wrt) of each 1-based entry, wrt None for a value)."""
+    if expected is None:
+        return result
+    result.expected = expected
+    if expected.entries is None:  # a key written for one entry cannot answer the whole
+        result.agrees = False
+        result.notes.append(f"expected nested lists of {value.rows}×{value.cols} answers for {question.find}, got {expected.text!r}")
+        return result
+    agrees = True
+    for (i, j), (of, wrt) in pairs.items():
+        entry = expected.entries[i - 1][j - 1]
+        name = str(of) if wrt is None else f"d{of}/d{wrt}"
+        sub = Question(question.label, question.text, name, str(of), None if wrt is None else str(wrt))
+        checked = _compare(QuestionCheck(sub, value[i - 1, j - 1], None), sub, entry, env, value[i - 1, j - 1], graph,
+                           general=general and wrt is not None)
+        agrees = agrees and bool(checked.agrees)
+        result.notes += [f"[{i},{j}]: {note}" for note in checked.notes]
+    result.agrees = agrees
+    return result
+
+
+def _indexed(m: sympy.Matrix) -> list[tuple[tuple[int, int], Any]]:
+    return [((i, j), m[i, j]) for i in range(m.rows) for j in range(m.cols)]
+
+
+def _compare(result: QuestionCheck, question: Question, expected: Expected | None, env: Mapping, value: Any, graph, general: bool,
+             what: str | None = None) -> QuestionCheck:
+    """Compare the key's answer with ``value`` (``what`` the question computes, its
+    ``find`` by default); a formula for a derivative is also checked everywhere
+    (``general``) by :func:`assert_derivative`."""
+    what = what or question.find
     if expected is None:
         return result
     result.expected = expected
     if expected.number is not None:
         result.agrees = _number_agrees(value, expected.number)
         if not result.agrees:
-            result.notes.append(f"expected {expected.number.spelling}, but {question.find} = {show(value)} at the exercise's values")
+            result.notes.append(f"expected {expected.number.spelling}, but {what} = {show(value)} at the exercise's values")
         return result
     try:
         at_values = evaluate_formula(expected.formula, env)
@@ -277,7 +337,7 @@ def _compare(result: QuestionCheck, question: Question, expected: Expected | Non
     if not agree:
         result.agrees = False
         result.notes.append(
-            f"the formula {expected.text!r} gives {show(at_values)}, but {question.find} = {show(value)} at the exercise's values"
+            f"the formula {expected.text!r} gives {show(at_values)}, but {what} = {show(value)} at the exercise's values"
         )
         return result
     if general:

@@ -24,6 +24,7 @@ from sympy import Expr, Symbol
 
 from .cells import Cell, Equation, now, prev
 from .errors import InputError, InputTypeError
+from .evaluation import Evaluation, evaluate
 from .notation import symbol
 from .forms import plain, substitute
 from .printing import Line, assignment_lines
@@ -155,6 +156,20 @@ class Graph:
         if entries is None or name in self.sequences:
             raise InputError(field, name, "one of " + ", ".join(n for n in self.tensors if n not in self.sequences))
         return _as_matrix(entries)
+
+    def evaluate(self, values: Mapping, digits: int | None = None) -> Evaluation:
+        """Every leaf and quantity at ``values``, the table every other call takes
+        (exercise-file names: ``{"W_h": 1, "x": [10, 10], …}``, nested lists for
+        vectors and matrices, or leaf symbols with numbers): exact, or decimals of
+        ``digits`` digits.  The same as :func:`rnnsym.evaluate`; returns an
+        :class:`~rnnsym.evaluation.Evaluation`.
+
+        >>> from rnnsym.models import elman
+        >>> g = elman(2)
+        >>> g.evaluate({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}).value("yhat_2")
+        6
+        """
+        return evaluate(self, values, digits)
 
     @cached_property
     def rational(self) -> bool:

@@ -75,7 +75,8 @@ class KeyRow:
     (drawn with ``seed``, None for fixed values) of the exercise titled
     ``exercise``; ``entry`` is ``"[i]"`` or ``"[i,j]"`` (1-based, as the model's
     names write them) for an entry of a vector or matrix answer, ``""`` for a
-    scalar.  ``exact``, ``decimal`` and ``tolerance`` are text (see the module
+    scalar; for a training step (:mod:`rnnsym.training`) the updated parameter's
+    name, ``"W_h"`` or ``"W_h[1,2]"``, one row per parameter or entry.  ``exact``, ``decimal`` and ``tolerance`` are text (see the module
     docstring)."""
 
     variant: int
@@ -124,6 +125,8 @@ def answer_entries(exercise: Exercise, question: Question) -> list[tuple[str, An
         components = sorted(graph.tensors[name].items())
         return [(_bracket(str(symbol)), evaluation.value(symbol)) for _, symbol in components]
     answer = exercise.answer(question)
+    if getattr(question, "step", None) is not None:  # a training step: each new parameter, named
+        return answer.entries(evaluation)
     value = answer.value_at(evaluation)
     if not isinstance(value, sympy.MatrixBase):
         return [("", value)]

@@ -147,6 +147,9 @@ def _paragraphs(latex: str) -> list[str]:
 
 
 def _entry_text(entry: str) -> str:
+    if not entry.startswith("["):  # a parameter after a training step (rnnsym.training), or one of its entries
+        name, _, index = entry.partition("[")
+        return f"Answer with {f'entry [{index} of ' if index else ''}{name} after the step."
     indices = entry.strip("[]").split(",")
     if len(indices) == 1:
         return f"Answer with entry {indices[0]} of the result (a vector)."
@@ -154,6 +157,8 @@ def _entry_text(entry: str) -> str:
 
 
 def _default_text(question: Question) -> str:
+    if getattr(question, "step", None) is not None:  # a training step (rnnsym.training)
+        return question.step.prompt()
     if question.wrt is None:
         return f"Compute ${spell(question.of.replace(' ', ''))}$."
     return rf"Compute $\frac{{\partial {spell(question.of.replace(' ', ''))}}}{{\partial {spell(question.wrt.replace(' ', ''))}}}$."

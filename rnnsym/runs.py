@@ -67,9 +67,13 @@ class Run:
             title = d.variants[0].exercise.title if d.variants else "?"
             rejected = sum(d.rejections.values())
             why = ", ".join(f"{k} {n}" for k, n in sorted(d.rejections.items(), key=lambda kv: -kv[1]))
-            lines.append(f"{title}: {len(d.variants)} variants from {d.attempts} draws with seed {d.seed}"
+            lines.append(f"{title}: {_count(len(d.variants), 'variant')} from {_count(d.attempts, 'draw')} with seed {d.seed}"
                          + (f" ({rejected} rejected: {why})" if rejected else ""))
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("s" if n != 1 else "")
 
 
 def _reference_text() -> str:
@@ -99,6 +103,14 @@ def prepare(paths: Sequence[str | Path], *, count: int | None = None, seed: int 
         drawn = [draw_file(p, count, seed, draws=draws) for p in paths] if paths else [
             draw_text(_reference_text(), count, seed, source=REFERENCE, draws=draws)]
         variants = [v for d in drawn for v in d.variants]
+    titles: dict[str, object] = {}
+    for p, v in zip(paths or [None], [d.variants[0] if d.variants else None for d in drawn] if count is not None else variants):
+        if v is None:
+            continue
+        if v.exercise.title in titles:
+            raise InputError("exercises", str(p), f"exercises with titles of their own ({titles[v.exercise.title]} is "
+                                                  f"titled {v.exercise.title!r} too; keys and exports tell exercises apart by title)")
+        titles[v.exercise.title] = p
     if questions is not None:
         variants = _select(variants, list(questions), field_)
     return Run(variants, drawn, count is not None)

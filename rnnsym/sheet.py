@@ -213,6 +213,8 @@ def prompt(question: Question, options: RenderOptions | None = None) -> str:
     options = options or RenderOptions()
     if question.show is not None:
         return escape(_TOPIC_PROMPTS.get(question.show, f"Explain: {question.show}."))
+    if getattr(question, "step", None) is not None:  # a training step (rnnsym.training)
+        return question.step.prompt(options)
     printer = Printer(options)
     if question.wrt is None:
         return f"Compute ${printer.doprint(symbol(question.of))}$."

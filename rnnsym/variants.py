@@ -212,6 +212,8 @@ class Constraints:
 
 
 def _entries(value: Any) -> list:
+    if isinstance(value, dict):  # a training step's new parameters, by name
+        return [e for v in value.values() for e in _entries(v)]
     return list(value) if isinstance(value, sympy.MatrixBase) else [value]
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis profiles for the test suite, and the fixture of a private working folder.
+"""Hypothesis profiles for the test suite, and the fixtures of private working and temporary folders.
 
 Hypothesis profiles:
 
@@ -56,3 +56,12 @@ def work(tmp_path, monkeypatch):
 
     w.write, w.untouched = write, untouched
     return w
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Route rnnsym's temporary files to a directory the test can inspect."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp

@@ -25,10 +25,11 @@ GRU (Cho et al. 2014), gates r, z, h̃::
     r_t = σ(W_xr x_t + W_hr h_{t−1} + b_r)
     z_t = σ(W_xz x_t + W_hz h_{t−1} + b_z)
     h̃_t = tanh(W_xh x_t + W_hh (r_t ⊙ h_{t−1}) + b_h)      reset="before"
-    h̃_t = tanh(W_xh x_t + r_t ⊙ (W_hh h_{t−1}) + b_h)      reset="after"
+    h̃_t = tanh(W_xh x_t + r_t ⊙ (W_hh h_{t−1} + b_hn) + b_h)   reset="after"
     h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t
 
-(reset="after" is PyTorch's GRUCell with its hidden-side bias b_hn = 0.)
+(reset="after" is PyTorch's GRUCell; b_hn, its hidden-side candidate bias, is
+a parameter with ``hidden_bias=True`` and 0 otherwise.)
 
 LSTM, gates i, f, g, o::
 
@@ -46,7 +47,8 @@ from fractions import Fraction
 
 import mpmath
 
-__all__ = ["DPS", "ctx", "num", "Result", "gru", "lstm", "GRU_PARAMETERS", "LSTM_PARAMETERS", "loss_only"]
+__all__ = ["DPS", "ctx", "num", "Result", "gru", "lstm", "GRU_PARAMETERS", "GRU_HIDDEN_BIAS_PARAMETERS",
+           "LSTM_PARAMETERS", "loss_only"]
 
 DPS = 50
 ctx = mpmath.MPContext()
@@ -54,6 +56,7 @@ ctx.dps = DPS
 _MPF = type(ctx.mpf(0))
 
 GRU_PARAMETERS = ("W_xr", "W_hr", "W_xz", "W_hz", "W_xh", "W_hh", "b_r", "b_z", "b_h", "W_y", "b_y")
+GRU_HIDDEN_BIAS_PARAMETERS = GRU_PARAMETERS + ("b_hn",)
 LSTM_PARAMETERS = (
     "W_xi", "W_hi", "W_xf", "W_hf", "W_xg", "W_hg", "W_xo", "W_ho",
     "b_i", "b_f", "b_g", "b_o", "W_y", "b_y",
@@ -177,15 +180,19 @@ def _prepare(params, names, xs, ys):
     return p, xs, ys
 
 
-def gru(params: dict, h0, xs, ys, reset: str = "before") -> Result:
-    """Forward pass and BPTT of the GRU; see the module docstring."""
+def gru(params: dict, h0, xs, ys, reset: str = "before", hidden_bias: bool = False) -> Result:
+    """Forward pass and BPTT of the GRU; see the module docstring.  With
+    ``hidden_bias`` (reset="after" only) ``params`` also holds ``b_hn``."""
     if reset not in ("before", "after"):
         raise ValueError(f"reset must be 'before' or 'after', not {reset!r}")
+    if hidden_bias and reset != "after":
+        raise ValueError("b_hn exists only with reset='after'")
+    names = GRU_HIDDEN_BIAS_PARAMETERS if hidden_bias else GRU_PARAMETERS
     with ctx.workdps(DPS):
-        p, xs, ys = _prepare(params, GRU_PARAMETERS, xs, ys)
+        p, xs, ys = _prepare(params, names, xs, ys)
         hs = [_vec(h0)]
         cache, yhats, loss_parts = [], [], []
-        grads = {name: _zeros_like(p[name]) for name in GRU_PARAMETERS}
+        grads = {name: _zeros_like(p[name]) for name in names}
         dh_out = []  # dL_t/dh_t from each step's own readout
         for x, y in zip(xs, ys):
             h = hs[-1]
@@ -197,7 +204,9 @@ def gru(params: dict, h0, xs, ys, reset: str = "before") -> Result:
                 a_h = _add(_mv(p["W_xh"], x), _mv(p["W_hh"], s), p["b_h"])
             else:
                 s = None
-                u = _mv(p["W_hh"], h)  # W_hh h_{t−1}
+                u = _mv(p["W_hh"], h)  # W_hh h_{t−1} (+ b_hn)
+                if hidden_bias:
+                    u = _add(u, p["b_hn"])
                 a_h = _add(_mv(p["W_xh"], x), _mul(r, u), p["b_h"])
             ht = [ctx.tanh(a) for a in a_h]
             h_new = [zi * hi + (1 - zi) * hti for zi, hi, hti in zip(z, h, ht)]
@@ -229,10 +238,12 @@ def gru(params: dict, h0, xs, ys, reset: str = "before") -> Result:
                 dr = _mul(ds, h)
                 _into(dprev, _mul(ds, r))
             else:
-                # a_h ∋ r ⊙ u, u = W_hh h
+                # a_h ∋ r ⊙ u, u = W_hh h (+ b_hn)
                 du = _mul(da_h, r)
                 dr = _mul(da_h, st["u"])
                 _outer_into(grads["W_hh"], du, h)
+                if hidden_bias:
+                    _into(grads["b_hn"], du)
                 _into(dprev, _tmv(p["W_hh"], du))
             # z = σ(a_z), r = σ(a_r)
             da_z = [d * zi * (1 - zi) for d, zi in zip(dz, z)]

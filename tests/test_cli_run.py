@@ -138,3 +138,40 @@ def test_each_variant_states_its_values_on_both_sheets(tmp_path, capsys):
     from rnnsym.sheet import given_values
     for v in run.variants:
         assert given_values(v.exercise) in solutions
+
+
+def test_exercises_of_one_run_need_titles_of_their_own(tmp_path, capsys):
+    for name in ("a.toml", "b.toml"):
+        (tmp_path / name).write_text((EXAMPLES / "relu.toml").read_text())
+    assert main(["export", str(tmp_path / "a.toml"), str(tmp_path / "b.toml"), "-o", str(tmp_path / "q.xml")]) == 2
+    err = capsys.readouterr().err
+    assert "exercises: got" in err and "titled" in err and not (tmp_path / "q.xml").exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["-o", "q.txt"], "output: got 'q.txt'"),
+    (["--format", "csv", "-o", "q.xml"], "ending in .csv for --format csv"),
+    (["--rtol", "abc", "-o", "q.xml"], "--rtol: got 'abc'"),
+    (["--variants", "1", "--seed", "-1", "-o", "q.xml"], "--seed: got -1"),
+])
+def test_export_flags_are_named_in_errors(argv, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", VARIANTS if "--variants" in argv else str(EXAMPLES / "relu.toml"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_markdown_sheet_of_variants_heads_and_states_each(tmp_path, capsys):
+    assert main(["sheet", VARIANTS, "--variants", "2", "--seed", "3", "-o", str(tmp_path / "v.md")]) == 0
+    md = (tmp_path / "v.md").read_text()
+    assert md.count("# Variant ") == 2 and md.count("**Given**") == 2
+    run = prepare([VARIANTS], count=2, seed=3)
+    assert run.variants[0].exercise.values != run.variants[1].exercise.values
+
+
+def test_moodle_by_question_puts_each_question_in_a_subcategory(tmp_path):
+    assert main(["export", VARIANTS, "--variants", "2", "--by-question", "-o", str(tmp_path / "q.xml")]) == 0
+    quiz = ET.parse(tmp_path / "q.xml").getroot()
+    categories = [q.findtext("category/text") for q in quiz.iter("question") if q.get("type") == "category"]
+    # one subcategory per question of the exercise (a, b, c, d), each holding both variants
+    assert sorted(c.rsplit("/", 1)[1] for c in categories) == ["a", "b", "c", "d"]

@@ -292,3 +292,27 @@ def test_weight_shape_error_does_not_mention_steps():
     message = str(caught.value)
     assert message.startswith("values.W_y: got 5, expected a list of 1 lists of 2 numbers")
     assert "one per step" not in message
+
+
+@pytest.mark.parametrize("char", ["\x01", "\x0c", "\x7f", "\x85", "\ufffe"])
+def test_text_keys_refuse_control_characters(char):
+    import rnnsym
+
+    escaped = f"\\u{ord(char):04X}"
+    with pytest.raises(rnnsym.InputError) as caught:
+        rnnsym.loads(f'title = "a{escaped}b"\n[model]\nsteps = 1')
+    assert caught.value.field == "exercise.title" and f"U+{ord(char):04X}" in str(caught.value)
+
+
+def test_answers_of_asked_questions_are_their_own():
+    import rnnsym
+
+    ex = rnnsym.reference()
+    seen = {}
+    for find in ["dL/dW_h", "dL/dW_x", "dL/dW_y", "yhat_1"] * 2:
+        question = ex.ask(find)  # a temporary question: its id may be reused by the next one
+        answer = ex.answer(question)
+        seen.setdefault(find, answer.evaluate(ex.values))
+        assert (str(answer.of), str(answer.wrt)) == (question.of, str(question.wrt)) and answer.evaluate(ex.values) == seen[find]
+        del question, answer
+    assert seen == {"dL/dW_h": 8, "dL/dW_x": 40, "dL/dW_y": 2, "yhat_1": 4}

@@ -9,13 +9,19 @@ What is compared, at hypothesis-drawn rational points:
 
 - every parameter gradient, and dL/dh_0 (and dL/dc_0), from
   ``rnnsym.derive(graph, "L", name).evaluate(values)``, to 1e-30 relative,
-  for the GRU (reset "before" and "after") and the LSTM, scalar and hidden
-  size 2 (input size 1 and 2), 1-3 steps; with each point also the forward
-  values h_t (c_t, ŷ_t and the loss L) of ``Graph.evaluate``;
-- the one-step GRU gradient, both resets, hidden, input and output size 1
+  for the GRU (reset "before", "after", and "after" with the hidden-side
+  candidate bias b_hn) and the LSTM, scalar and hidden size 2 (input size 1
+  and 2), 1-3 steps; with each point also the forward values h_t (c_t, ŷ_t
+  and the loss L) of ``Graph.evaluate``;
+- the one-step GRU gradient, every reset, hidden, input and output size 1
   or 2, through ``sympy.N(value, 40)``;
-- PyTorch's ``torch.nn.GRUCell`` against rnnsym's ``reset="after"`` GRU, one
-  step, when torch is installed (the optional ``torch`` extra).
+- PyTorch's documented GRUCell and LSTMCell formulas, written out here under
+  PyTorch's names with an input-side and a hidden-side bias per gate (b_hn ≠ 0),
+  in 50-digit mpmath: rnnsym's states, and its gradients against central
+  differences of those formulas;
+- ``torch.nn.GRUCell`` and ``torch.nn.LSTMCell`` themselves (float64), states
+  and every gradient, when torch can be imported (it is not a dependency: the
+  tests skip without it).
 
 Cost.  rnnsym's values are exact sympy expressions.  ``sympy.N`` on a
 gradient of a hidden-size-2 cell over 3 steps takes seconds (it walks the
@@ -60,6 +66,7 @@ SLOW = os.environ.get("RNNSYM_SLOW_TESTS", "") not in ("", "0")
 VARIANTS = {
     "gru-before": ("gru", {"reset": "before"}),
     "gru-after": ("gru", {"reset": "after"}),
+    "gru-after-bhn": ("gru", {"reset": "after", "hidden_bias": True}),
     "lstm": ("lstm", {}),
 }
 SIZES = ((1, 1), (2, 1), (2, 2))  # (hidden n, input m); output size 1
@@ -72,9 +79,17 @@ rationals = st.fractions(min_value=-2, max_value=2, max_denominator=12)
 nonzero_rationals = rationals.filter(lambda q: q != 0)
 
 
-def _shapes(cell: str, n: int, m: int, k: int) -> dict[str, tuple[int, ...]]:
+def _parameter_names(variant: str) -> tuple[str, ...]:
+    cell, options = VARIANTS[variant]
+    if cell == "lstm":
+        return ref.LSTM_PARAMETERS
+    return ref.GRU_HIDDEN_BIAS_PARAMETERS if options.get("hidden_bias") else ref.GRU_PARAMETERS
+
+
+def _shapes(variant: str, n: int, m: int, k: int) -> dict[str, tuple[int, ...]]:
     """Reference shapes of every parameter and initial state."""
-    names = ref.GRU_PARAMETERS if cell == "gru" else ref.LSTM_PARAMETERS
+    names = _parameter_names(variant)
+    cell = VARIANTS[variant][0]
     shapes: dict[str, tuple[int, ...]] = {}
     for name in names:
         if name == "W_y":
@@ -99,10 +114,10 @@ def _array(shape: tuple[int, ...], numbers):
 
 
 @st.composite
-def points(draw, cell: str, n: int, m: int, k: int, steps: int, nonzero: bool = False) -> dict:
-    """A point: every parameter and initial state (reference shapes), and per-step x and y."""
+def points(draw, variant: str, n: int, m: int, k: int, steps: int, nonzero: bool = False) -> dict:
+    """A point of ``variant``: every parameter and initial state (reference shapes), and per-step x and y."""
     numbers = nonzero_rationals if nonzero else rationals
-    point = {name: draw(_array(shape, numbers)) for name, shape in _shapes(cell, n, m, k).items()}
+    point = {name: draw(_array(shape, numbers)) for name, shape in _shapes(variant, n, m, k).items()}
     point["x"] = draw(st.lists(_array((m,), numbers), min_size=steps, max_size=steps))
     point["y"] = draw(st.lists(_array((k,), numbers), min_size=steps, max_size=steps))
     return point
@@ -343,10 +358,8 @@ def _heavy(n: int, steps: int) -> bool:
 def test_gradients_and_forward_match_reference(variant, n, m, steps):
     """Every parameter gradient and dL/dh_0 (dL/dc_0) agrees with the reference to
     1e-30 relative, and so do h_t, c_t, ŷ_t and L."""
-    cell = VARIANTS[variant][0]
-
     @settings(max_examples=_examples(n, steps), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(points(cell, n, m, 1, steps, nonzero=_needs_nonzero(n, steps)))
+    @given(points(variant, n, m, 1, steps, nonzero=_needs_nonzero(n, steps)))
     def run(point):
         check_gradients(variant, steps, n, m, 1, point)
 
@@ -359,12 +372,10 @@ def test_gradients_hidden_2_three_steps(variant, n, m, steps):
     """Hidden size 2 over three steps.  By default one point and a few drawn
     parameters, one of each kind (input weight, hidden weight, bias, initial
     state), plus the forward values; with RNNSYM_SLOW_TESTS=1 every parameter."""
-    cell = VARIANTS[variant][0]
-
     @settings(max_examples=_examples(n, steps), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def run(data):
-        point = data.draw(points(cell, n, m, 1, steps, nonzero=True), label="point")
+        point = data.draw(points(variant, n, m, 1, steps, nonzero=True), label="point")
         names = None
         if not SLOW:
             every = sorted(expected_gradients(point, run_reference(variant, point)))
@@ -376,15 +387,15 @@ def test_gradients_hidden_2_three_steps(variant, n, m, steps):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("reset", ["before", "after"])
+@pytest.mark.parametrize("variant", ["gru-before", "gru-after", "gru-after-bhn"])
 @settings(max_examples=12 if SLOW else 6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_gru_one_step(reset, data):
+def test_gru_one_step(variant, data):
     """The one-step GRU gradient (steps=1) agrees with the reference, through
     sympy.N(value, 40); hidden, input and output sizes 1 or 2."""
     n, m, k = (data.draw(st.integers(1, 2), label=label) for label in ("hidden", "input", "output"))
-    point = data.draw(points("gru", n, m, k, 1), label="point")
-    check_gradients(f"gru-{reset}", 1, n, m, k, point, convert=via_N)
+    point = data.draw(points(variant, n, m, k, 1), label="point")
+    check_gradients(variant, 1, n, m, k, point, convert=via_N)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -392,7 +403,7 @@ def test_gru_one_step(reset, data):
 @given(data=st.data())
 def test_to_mpf_agrees_with_sympy_N(variant, data):
     """The memoised evaluation used above gives sympy.N(value, 40)'s digits (scalar cell, 2 steps)."""
-    point = data.draw(points(VARIANTS[variant][0], 1, 1, 1, 2), label="point")
+    point = data.draw(points(variant, 1, 1, 1, 2), label="point")
     every = sorted(expected_gradients(point, run_reference(variant, point)))
     names = data.draw(st.lists(st.sampled_from(every), min_size=1, max_size=3, unique=True), label="names")
     values = rnnsym_values(point)
@@ -421,12 +432,11 @@ def _perturbed(point: dict, name: str, index: tuple[int, ...], delta) -> dict:
 @given(data=st.data())
 def test_reference_backward_matches_finite_differences(variant, data):
     """The hand-written BPTT agrees with central differences of the reference's own forward pass."""
-    cell = VARIANTS[variant][0]
     n = data.draw(st.integers(1, 3), label="hidden")
     m = data.draw(st.integers(1, 2), label="input")
     k = data.draw(st.integers(1, 2), label="output")
     steps = data.draw(st.integers(1, 4), label="steps")
-    point = data.draw(points(cell, n, m, k, steps), label="point")
+    point = data.draw(points(variant, n, m, k, steps), label="point")
     result = run_reference(variant, point)
     for name, grad in result.grads.items():
         for component, index in components(name, point[name]):
@@ -451,75 +461,314 @@ def test_reference_by_hand():
         assert close(r.loss, (h1 - 1) ** 2)
         assert close(r.grads["W_y"][0][0], 2 * (h1 - 1) * h1)
         assert close(r.grads["b_h"][0], 2 * (h1 - 1) * (1 - t * t) / 2)
+    # b_hn = 2 inside r ⊙ (W_hh h_0 + b_hn) with b_h = 0: h̃ = tanh(r b_hn) = tanh(1) again,
+    # and dL/db_hn = dL/dh̃ × (1 − tanh²1) × r = 2(h_1 − 1)(1/2)(1 − tanh²1)(1/2).
+    params.update(b_h=[0], b_hn=[2])
+    r = ref.gru(params, [0], [[0]], [[1]], reset="after", hidden_bias=True)
+    assert close(r.h[1][0], h1)
+    assert close(r.grads["b_hn"][0], 2 * (h1 - 1) * (1 - t * t) / 4)
+    assert close(r.grads["b_h"][0], 2 * (h1 - 1) * (1 - t * t) / 2)
 
 
-# --- PyTorch (optional extra "torch") ---------------------------------------------------------------
+# --- the frameworks' own formulas, written out under their own names --------------------------------
+#
+# PyTorch documents its cells with an input-side and a hidden-side bias per gate
+# (https://pytorch.org/docs/stable/generated/torch.nn.GRUCell.html,
+#  https://pytorch.org/docs/stable/generated/torch.nn.LSTMCell.html):
+#
+#   GRUCell   r = σ(W_ir x + b_ir + W_hr h + b_hr)      z = σ(W_iz x + b_iz + W_hz h + b_hz)
+#             n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))      h' = (1 − z) ⊙ n + z ⊙ h
+#   LSTMCell  i = σ(W_ii x + b_ii + W_hi h + b_hi)      f = σ(W_if x + b_if + W_hf h + b_hf)
+#             g = tanh(W_ig x + b_ig + W_hg h + b_hg)   o = σ(W_io x + b_io + W_ho h + b_ho)
+#             c' = f ⊙ c + i ⊙ g                        h' = o ⊙ tanh(c')
+#
+# with weight_ih = [W_i·] stacked in the gate order (r, z, n) or (i, f, g, o),
+# weight_hh, bias_ih and bias_hh likewise.  Keras GRU(reset_after=True) is the
+# same GRU (separate kernel and recurrent biases, the reset gate applied after
+# the recurrent product).  framework_forward below writes these formulas in
+# 50-digit mpmath with every bias separate; the tests map a point to rnnsym's
+# GRU (reset="after", hidden_bias=True) and LSTM by
+#
+#   W_x· = W_i·, W_h· = W_h·  (the GRU candidate: W_xh = W_in, W_hh = W_hn),
+#   GRU:  b_r = b_ir + b_hr, b_z = b_iz + b_hz, b_h = b_in, b_hn = b_hn;
+#   LSTM: b_· = b_i· + b_h·,
+#
+# so every framework gradient is an rnnsym gradient: dL/db_ir = dL/db_hr = dL/db_r.
+
+FRAMEWORK_GATES = {"gru": "rzn", "lstm": "ifgo"}
+FRAMEWORK_VARIANT = {"gru": "gru-after-bhn", "lstm": "lstm"}
 
 
+@st.composite
+def framework_points(draw, cell: str, n: int, m: int, steps: int, nonzero: bool = False) -> dict:
+    """A point under PyTorch's names (W_ir, b_hn, …; reference shapes), hidden-side biases never 0."""
+    numbers = nonzero_rationals if nonzero else rationals
+    point = {}
+    for g in FRAMEWORK_GATES[cell]:
+        point[f"W_i{g}"] = draw(_array((n, m), numbers))
+        point[f"W_h{g}"] = draw(_array((n, n), numbers))
+        point[f"b_i{g}"] = draw(_array((n,), numbers))
+        point[f"b_h{g}"] = draw(_array((n,), nonzero_rationals))
+    point["W_y"] = draw(_array((1, n), numbers))
+    point["b_y"] = draw(_array((1,), numbers))
+    point["h_0"] = draw(_array((n,), numbers))
+    if cell == "lstm":
+        point["c_0"] = draw(_array((n,), numbers))
+    point["x"] = draw(st.lists(_array((m,), numbers), min_size=steps, max_size=steps))
+    point["y"] = draw(st.lists(_array((1,), numbers), min_size=steps, max_size=steps))
+    return point
+
+
+def rnnsym_name(cell: str, name: str) -> str:
+    """The rnnsym parameter a framework parameter is (or is a summand of)."""
+    if name in ("W_y", "b_y", "h_0", "c_0"):
+        return name
+    kind, side, gate = name[0], name[2], name[3]
+    ours = "h" if (cell, gate) == ("gru", "n") else gate
+    if kind == "W":
+        return f"W_{'x' if side == 'i' else 'h'}{ours}"
+    if (cell, gate) == ("gru", "n"):
+        return "b_h" if side == "i" else "b_hn"
+    return f"b_{ours}"
+
+
+def as_rnnsym_point(cell: str, point: dict) -> dict:
+    """The framework point as an rnnsym point (reference shapes): a gate's two biases summed."""
+    out = {}
+    for name, value in point.items():
+        if name in ("x", "y"):
+            out[name] = value
+        elif name[0] == "W" or name in ("b_y", "h_0", "c_0") or (cell, name[3]) == ("gru", "n"):
+            out[rnnsym_name(cell, name)] = value
+        else:
+            gate = name[3]
+            out[rnnsym_name(cell, name)] = [a + b for a, b in zip(point[f"b_i{gate}"], point[f"b_h{gate}"])]
+    return out
+
+
+def framework_forward(cell: str, point: dict):
+    """PyTorch's documented formulas (above) at 50 digits: (L, [h_1 …], [c_1 …])."""
+    with ctx.workdps(ref.DPS):
+        P = {k: ([[ref.num(a) for a in row] for row in v] if k[0] == "W" else [ref.num(a) for a in v])
+             for k, v in point.items() if k not in ("x", "y")}
+
+        def mv(W, v):
+            return [ctx.fsum(w * a for w, a in zip(row, v)) for row in W]
+
+        def sig(a):
+            return 1 / (1 + ctx.exp(-a))
+
+        h, c = P["h_0"], P.get("c_0")
+        hs, cs, loss = [], [], ctx.mpf(0)
+        for x, y in zip(point["x"], point["y"]):
+            x = [ref.num(a) for a in x]
+            side_i = {g: [a + b for a, b in zip(mv(P[f"W_i{g}"], x), P[f"b_i{g}"])] for g in FRAMEWORK_GATES[cell]}
+            side_h = {g: [a + b for a, b in zip(mv(P[f"W_h{g}"], h), P[f"b_h{g}"])] for g in FRAMEWORK_GATES[cell]}
+            if cell == "gru":
+                r = [sig(a + b) for a, b in zip(side_i["r"], side_h["r"])]
+                z = [sig(a + b) for a, b in zip(side_i["z"], side_h["z"])]
+                new = [ctx.tanh(a + rj * b) for a, rj, b in zip(side_i["n"], r, side_h["n"])]
+                h = [(1 - zj) * nj + zj * hj for zj, nj, hj in zip(z, new, h)]
+            else:
+                pre = {g: [a + b for a, b in zip(side_i[g], side_h[g])] for g in "ifgo"}
+                i, f, o = ([sig(a) for a in pre[g]] for g in "ifo")
+                g = [ctx.tanh(a) for a in pre["g"]]
+                c = [fj * cj + ij * gj for fj, cj, ij, gj in zip(f, c, i, g)]
+                h = [oj * ctx.tanh(cj) for oj, cj in zip(o, c)]
+                cs.append(c)
+            hs.append(h)
+            yhat = [a + b for a, b in zip(mv(P["W_y"], h), P["b_y"])]
+            loss += ctx.fsum((a - ref.num(b)) ** 2 for a, b in zip(yhat, y))
+        return loss, hs, cs
+
+
+def _rnnsym_forward(variant: str, steps: int, n: int, m: int, point: dict) -> dict:
+    graph = graph_of(variant, steps, n, m)
+    values = rnnsym_values(point)
+    env = rnnsym.evaluate(graph, {s: q.exact for s, q in bind(graph, values).items()}).values
+    return {str(s): v for s, v in env.items()}
+
+
+def check_framework(cell: str, n: int, m: int, steps: int, point: dict) -> None:
+    """rnnsym's forward values and every gradient agree with PyTorch's formula at 50
+    digits: values to 1e-30, gradients with central differences of the formula."""
+    variant = FRAMEWORK_VARIANT[cell]
+    ours = as_rnnsym_point(cell, point)
+    assert set(ours) - {"x", "y"} == set(_shapes(variant, n, m, 1)), "the mapping misses a parameter"
+    loss, hs, cs = framework_forward(cell, point)
+    env = _rnnsym_forward(variant, steps, n, m, ours)
+    want = {"L": loss}
+    for t in range(1, steps + 1):
+        for base, states in (("h", hs), ("c", cs)):
+            if states:
+                for component, index in components(f"{base}_{t}", states[t - 1]):
+                    want[component] = _at(states[t - 1], index)
+    wrong = [f"  {k}: rnnsym {_show(to_mpf(env[k]))}, formula {_show(w)}" for k, w in want.items()
+             if not close(to_mpf(env[k]), w)]
+    values = rnnsym_values(ours)
+    gradients: dict[str, mpmath.mpf] = {}
+    for name, value in point.items():
+        if name in ("x", "y"):
+            continue
+        for (component, index), (ours_component, _) in zip(components(name, value), components(rnnsym_name(cell, name), value)):
+            if ours_component not in gradients:
+                gradients[ours_component] = to_mpf(derivation(variant, steps, n, m, 1, ours_component).evaluate(values))
+            up = framework_forward(cell, _perturbed(point, name, index, FD_STEP))[0]
+            down = framework_forward(cell, _perturbed(point, name, index, -FD_STEP))[0]
+            fd = (up - down) / (2 * FD_STEP)
+            if abs(fd - gradients[ours_component]) > FD_TOL * max(1, abs(fd)):
+                wrong.append(f"  dL/d{component} (rnnsym {ours_component}): rnnsym {_show(gradients[ours_component])}, "
+                             f"central difference {_show(fd)}")
+    assert not wrong, f"{cell}, hidden={n}, input={m}, steps={steps}, point={point}\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_scalar_cells_match_pytorch_formula(cell, data):
+    """Scalar GRU (with b_hn ≠ 0) and LSTM over two steps: rnnsym agrees with
+    PyTorch's documented formulas, separate biases and all."""
+    check_framework(cell, 1, 1, 2, data.draw(framework_points(cell, 1, 1, 2), label="point"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell, n, m, steps", [("gru", 2, 1, 1), ("gru", 2, 2, 2), ("lstm", 2, 1, 1), ("lstm", 2, 2, 2)])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_vector_cells_match_pytorch_formula(cell, n, m, steps, data):
+    """Hidden size 2: rnnsym agrees with PyTorch's documented formulas."""
+    point = data.draw(framework_points(cell, n, m, steps, nonzero=steps > 1), label="point")
+    check_framework(cell, n, m, steps, point)
+
+
+def test_framework_formula_by_hand():
+    """PyTorch's GRU formula at one scalar step, worked by hand: with every weight 0,
+    h_0 = 0 and biases b_ir = −b_hr, b_iz = −b_hz (r = z = 1/2), b_in = 0 and
+    b_hn = 2, n = tanh(r b_hn) = tanh(1) and h_1 = tanh(1)/2."""
+    point = {f"W_{s}{g}": [[0]] for s in "ih" for g in "rzn"}
+    point.update(b_ir=[3], b_hr=[-3], b_iz=[-1], b_hz=[1], b_in=[0], b_hn=[2],
+                 W_y=[[1]], b_y=[0], h_0=[0], x=[[5]], y=[[0]])
+    loss, hs, _ = framework_forward("gru", point)
+    assert close(hs[0][0], ctx.tanh(1) / 2) and close(loss, (ctx.tanh(1) / 2) ** 2)
+    ours = as_rnnsym_point("gru", point)
+    assert (ours["b_r"], ours["b_z"], ours["b_h"], ours["b_hn"]) == ([0], [0], [0], [2])
+
+
+# --- PyTorch itself (optional: skipped when torch cannot be imported) -------------------------------
+
+
+def torch_run(torch, cell: str, n: int, m: int, point: dict):
+    """torch.nn.GRUCell / LSTMCell in float64 on a framework point: ([h_1 …], gradients by framework name)."""
+    f64 = torch.float64
+
+    def t(rows):
+        return torch.tensor([[float(a) for a in row] for row in rows], dtype=f64)
+
+    def v(entries):
+        return torch.tensor([float(a) for a in entries], dtype=f64)
+
+    gates = FRAMEWORK_GATES[cell]
+    module = (torch.nn.GRUCell if cell == "gru" else torch.nn.LSTMCell)(m, n, bias=True, dtype=f64)
+    with torch.no_grad():
+        module.weight_ih.copy_(torch.cat([t(point[f"W_i{g}"]) for g in gates]))
+        module.weight_hh.copy_(torch.cat([t(point[f"W_h{g}"]) for g in gates]))
+        module.bias_ih.copy_(torch.cat([v(point[f"b_i{g}"]) for g in gates]))
+        module.bias_hh.copy_(torch.cat([v(point[f"b_h{g}"]) for g in gates]))
+    h0 = v(point["h_0"]).reshape(1, n).requires_grad_(True)
+    c0 = v(point["c_0"]).reshape(1, n).requires_grad_(True) if cell == "lstm" else None
+    W_y, b_y = t(point["W_y"]).requires_grad_(True), v(point["b_y"]).requires_grad_(True)
+    h, c, hs, loss = h0, c0, [], 0
+    for x, y in zip(point["x"], point["y"]):
+        x = v(x).reshape(1, m)
+        if cell == "gru":
+            h = module(x, h)
+        else:
+            h, c = module(x, (h, c))
+        hs.append(h[0].tolist())
+        loss = loss + ((W_y @ h[0] + b_y - v(y)) ** 2).sum()
+    loss.backward()
+    grads = {"W_y": W_y.grad.tolist(), "b_y": b_y.grad.tolist(), "h_0": h0.grad[0].tolist()}
+    if c0 is not None:
+        grads["c_0"] = c0.grad[0].tolist()
+    for j, g in enumerate(gates):
+        rows = slice(j * n, (j + 1) * n)
+        grads[f"W_i{g}"] = module.weight_ih.grad[rows].tolist()
+        grads[f"W_h{g}"] = module.weight_hh.grad[rows].tolist()
+        grads[f"b_i{g}"] = module.bias_ih.grad[rows].tolist()
+        grads[f"b_h{g}"] = module.bias_hh.grad[rows].tolist()
+    return hs, grads
+
+
+def check_torch(torch, cell: str, n: int, m: int, steps: int, point: dict) -> None:
+    """rnnsym's states and gradients agree with torch's (float64) to 1e-10 relative."""
+    variant = FRAMEWORK_VARIANT[cell]
+    ours = as_rnnsym_point(cell, point)
+    hs, grads = torch_run(torch, cell, n, m, point)
+    env = _rnnsym_forward(variant, steps, n, m, ours)
+    values = rnnsym_values(ours)
+    wrong = []
+    for t in range(1, steps + 1):
+        for component, index in components(f"h_{t}", hs[t - 1]):
+            got, want = float(to_mpf(env[component])), _at(hs[t - 1], index)
+            if abs(got - want) > 1e-10 * max(1.0, abs(want)):
+                wrong.append(f"  {component}: rnnsym {got}, torch {want}")
+    assert set(grads) == set(point) - {"x", "y"}
+    for name, grad in grads.items():
+        for (component, index), (ours_component, _) in zip(components(name, point[name]),
+                                                           components(rnnsym_name(cell, name), point[name])):
+            want = _at(grad, index)
+            got = float(to_mpf(derivation(variant, steps, n, m, 1, ours_component).evaluate(values)))
+            if abs(got - want) > 1e-10 * max(1.0, abs(want)):
+                wrong.append(f"  dL/d{component} (rnnsym {ours_component}): rnnsym {got}, torch {want}")
+    assert not wrong, f"{cell}, hidden={n}, input={m}, steps={steps}, point={point}\n" + "\n".join(wrong)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell, n, m, steps", [
+    ("gru", 1, 1, 1), ("gru", 1, 1, 2), ("gru", 2, 1, 1), ("gru", 2, 2, 1), ("gru", 2, 2, 2),
+    ("lstm", 1, 1, 1), ("lstm", 1, 1, 2), ("lstm", 2, 1, 1), ("lstm", 2, 2, 1), ("lstm", 2, 2, 2),
+])
+def test_cells_match_torch(cell, n, m, steps):
+    """rnnsym's GRU (reset="after", hidden_bias=True: b_hn ≠ 0) is torch.nn.GRUCell,
+    and its LSTM is torch.nn.LSTMCell, with every torch bias drawn separately and
+    rnnsym's gate bias their sum: states and every gradient, torch float64."""
+    torch = pytest.importorskip("torch")
+
+    @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(framework_points(cell, n, m, steps, nonzero=steps > 1))
+    def run(point):
+        check_torch(torch, cell, n, m, steps, point)
+
+    run()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("n, m", [(1, 1), (2, 1), (2, 2)])
 def test_gru_reset_after_matches_torch_grucell(n, m):
-    """rnnsym's GRU with reset="after" is PyTorch's torch.nn.GRUCell with bias_hh = 0.
-
-    PyTorch documents GRUCell as
-        r = σ(W_ir x + b_ir + W_hr h + b_hr)
-        z = σ(W_iz x + b_iz + W_hz h + b_hz)
-        n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-        h' = (1 − z) ⊙ n + z ⊙ h
-    with weight_ih = [W_ir; W_iz; W_in] (rows r, z, n), weight_hh likewise and
-    bias_ih = [b_ir; b_iz; b_in].  rnnsym's reset="after" is
-        h̃ = tanh(W_xh x + r ⊙ (W_hh h_{t−1}) + b_h),  h_t = z ⊙ h_{t−1} + (1 − z) ⊙ h̃:
-    the reset gate multiplies W_hh h_{t−1} after the matrix product, exactly
-    where PyTorch applies r, so the two match with W_x· = W_i·, W_h· = W_h·,
-    (b_r, b_z, b_h) = bias_ih and bias_hh = 0 (b_hn = 0 in particular: with a
-    non-zero b_hn PyTorch would gate that bias by r too, which rnnsym has no
-    parameter for).  rnnsym's reset="before" (Cho et al.) is not PyTorch's.
-    """
+    """Without hidden_bias, rnnsym's GRU with reset="after" is torch.nn.GRUCell with
+    bias_hh = 0: (b_r, b_z, b_h) = bias_ih, b_hn = 0.  rnnsym's reset="before"
+    (Cho et al.) is not PyTorch's."""
     torch = pytest.importorskip("torch")
 
     @settings(max_examples=5, deadline=None)
-    @given(points("gru", n, m, 1, 1))
+    @given(framework_points("gru", n, m, 1))
     def run(point):
-        def t(rows):
-            return torch.tensor([[float(a) for a in row] for row in rows], dtype=torch.float64)
-
-        def v(entries):
-            return torch.tensor([float(a) for a in entries], dtype=torch.float64)
-
-        cell = torch.nn.GRUCell(m, n, bias=True, dtype=torch.float64)
-        with torch.no_grad():
-            cell.weight_ih.copy_(torch.cat([t(point["W_xr"]), t(point["W_xz"]), t(point["W_xh"])]))
-            cell.weight_hh.copy_(torch.cat([t(point["W_hr"]), t(point["W_hz"]), t(point["W_hh"])]))
-            cell.bias_ih.copy_(torch.cat([v(point["b_r"]), v(point["b_z"]), v(point["b_h"])]))
-            cell.bias_hh.zero_()
-        h0 = v(point["h_0"]).reshape(1, n).requires_grad_(True)
-        x = v(point["x"][0]).reshape(1, m)
-        W_y = t(point["W_y"]).requires_grad_(True)
-        b_y = v(point["b_y"]).requires_grad_(True)
-        y = v(point["y"][0])
-        h1 = cell(x, h0)  # shape (1, n)
-        loss = ((W_y @ h1[0] + b_y - y) ** 2).sum()
-        loss.backward()
-
-        torch_grads = {"W_y": W_y.grad.tolist(), "b_y": b_y.grad.tolist(), "h_0": h0.grad[0].tolist()}
-        for j, gate in enumerate("rzh"):
-            rows = slice(j * n, (j + 1) * n)
-            torch_grads[f"W_x{gate}"] = cell.weight_ih.grad[rows].tolist()
-            torch_grads[f"W_h{gate}"] = cell.weight_hh.grad[rows].tolist()
-            torch_grads[f"b_{gate}"] = cell.bias_ih.grad[rows].tolist()
-
-        graph = graph_of("gru-after", 1, n, m)
-        values = rnnsym_values(point)
-        bound = bind(graph, values)
-        env = {str(s): val for s, val in rnnsym.evaluate(graph, {s: q.exact for s, q in bound.items()}).values.items()}
-        h1_torch = h1[0].tolist()
-        for i in range(n):
-            name = "h_1" if n == 1 else f"h_1[{i + 1}]"
-            got = float(to_mpf(env[name]))
-            assert abs(got - h1_torch[i]) <= 1e-10 * max(1.0, abs(h1_torch[i])), (name, got, h1_torch[i])
-        for name, grad in torch_grads.items():
-            for component, index in components(name, point[name]):
+        for g in "rzn":
+            point[f"b_h{g}"] = [0] * n
+        ours = as_rnnsym_point("gru", point)
+        del ours["b_hn"]
+        hs, grads = torch_run(torch, "gru", n, m, point)
+        env = _rnnsym_forward("gru-after", 1, n, m, ours)
+        values = rnnsym_values(ours)
+        for component, index in components("h_1", hs[0]):
+            got, want = float(to_mpf(env[component])), _at(hs[0], index)
+            assert abs(got - want) <= 1e-10 * max(1.0, abs(want)), (component, got, want)
+        for name, grad in grads.items():
+            if name == "b_hn":
+                continue
+            for (_, index), (component, _) in zip(components(name, point[name]), components(rnnsym_name("gru", name), point[name])):
                 want = _at(grad, index)
                 got = float(to_mpf(derivation("gru-after", 1, n, m, 1, component).evaluate(values)))
-                assert abs(got - want) <= 1e-10 * max(1.0, abs(want)), (component, got, want)
+                assert abs(got - want) <= 1e-10 * max(1.0, abs(want)), (name, component, got, want)
 
     run()

@@ -8,6 +8,7 @@ written the way rnnsym spells it (``\\hat{y}_{2}``, ``\\left(...\\right)``,
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import re
 from fractions import Fraction
 from importlib import resources
@@ -342,3 +343,16 @@ def test_a_long_forward_computation_is_shortened_in_each_group():
     assert lines[-1] == r"L = L_{1} + L_{2} + \cdots + L_{7} + L_{8} = 204"
     assert [line.split(" =")[0] for line in lines if line.startswith("L_")] == ["L_{1}", "L_{2}", "L_{7}", "L_{8}"]
     assert sum((t + 1 - 1) ** 2 for t in range(1, 9)) == 204  # ŷ_t = t + 1, y_t = 1
+
+
+def test_a_decimal_is_rounded_once_from_its_exact_value():
+    import mpmath
+
+    import rnnsym
+
+    ex = rnnsym.load(str(Path(__file__).parent.parent / "examples" / "gru.toml"))
+    line = rnnsym.compute(ex.graph, "r_1").latex(ex.values)[-1]
+    shown = line.rpartition(r"\approx ")[2]
+    with mpmath.workdps(50):
+        exact = 1 / (1 + mpmath.exp(-mpmath.mpf("1.5")))  # r_1 = σ(1·1 + 0.5·1 + 0)
+        assert shown == mpmath.nstr(exact, 6) == "0.817574"  # 0.8175744761…, not 0.817575

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from fractions import Fraction
 
 import pytest
@@ -18,14 +17,6 @@ from support import SEED_ANSWERS, chains, has_chain, needs_tex, run, variant  # 
 
 BROKEN = r"\\badcommand"
 
-
-@pytest.fixture
-def private_tmp(tmp_path, monkeypatch):
-    """Route rnnsym's temporary files to a directory the test can inspect."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
 
 
 # --- the document -----------------------------------------------------------------

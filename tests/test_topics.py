@@ -46,6 +46,11 @@ def test_an_exploding_identity_model_is_said_to_explode_with_its_own_numbers():
     assert "$t$ & $" in text and "2 & $1.2$ & $1$" in text.replace(r"\frac{6}{5}", "1.2")
 
 
+def test_an_identity_model_with_unit_weight_keeps_its_gradient():
+    text = answer(sheet(variant()), "2.b")  # the reference: identity activation, W_h = 1
+    assert "keeps its size" in text and "a factor below 1 at some step" not in text
+
+
 def test_a_vanishing_tanh_model_is_said_to_vanish():
     model = 'cell = "elman"\nactivation = "tanh"\nsteps = 6'
     values = 'h_0 = 0\nx = [1, 1, 1, 1, 1, 1]\ny = [0, 0, 0, 0, 0, 0]\nW_h = "0.5"\nW_x = 1\nW_y = 1'

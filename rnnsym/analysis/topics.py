@@ -259,9 +259,10 @@ def _bound_text(b, topic: Topic) -> str:
     if b.regime == "vanishing":
         return (rf"so $\left|\frac{{\partial h_T}}{{\partial h_t}}\right| \le {shown}^{{T-t}}$: below 1, the bound "
                 r"forces the gradient to vanish exponentially with the distance.")
-    if b.regime == "neutral":
-        return (r"equal to 1: the bound rules out exponential growth, and a factor below 1 at some step makes "
-                r"the gradient shrink.")
+    if b.regime == "neutral":  # with a constant f' (identity) no factor can be below 1
+        return (r"and since $f'$ is constant here every factor equals 1 in size: the gradient keeps its size over "
+                r"any distance." if not b.slope.free_symbols and not b.matrix else r"equal to 1: the bound rules "
+                r"out exponential growth, and a factor below 1 at some step makes the gradient shrink.")
     if b.regime == "exploding":
         return (rf"and since $f'$ is constant here every factor equals ${shown}$: "
                 rf"$\left|\frac{{\partial h_T}}{{\partial h_t}}\right| = {shown}^{{T-t}}$ grows without bound, "

@@ -19,6 +19,7 @@ Cell(custom: h, yhat; loss=squared)
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Mapping, Sequence
 
 import sympy
@@ -218,25 +219,45 @@ def gru_cell(
     hidden: int = 1,
     input: int = 1,
     output: int = 1,
+    hidden_bias: bool = False,
 ) -> Cell:
     """The GRU of Cho et al. (2014), gates in the order r, z, h̃:
 
     - r_t = σ(W_xr x_t + W_hr h_{t−1} + b_r)  (reset gate)
     - z_t = σ(W_xz x_t + W_hz h_{t−1} + b_z)  (update gate)
     - h̃_t = tanh(W_xh x_t + W_hh (r_t ⊙ h_{t−1}) + b_h)  with ``reset="before"``,
-      or tanh(W_xh x_t + r_t ⊙ (W_hh h_{t−1}) + b_h) with ``reset="after"``
-      (as PyTorch's GRUCell computes it, its hidden-side bias b_hn being 0);
+      or tanh(W_xh x_t + r_t ⊙ (W_hh h_{t−1}) + b_h) with ``reset="after"``;
     - h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t;  ŷ_t = W_y h_t [+ b_y].
+
+    ``hidden_bias=True`` (with ``reset="after"`` and ``bias=True``) adds the
+    hidden-side candidate bias b_hn inside the reset product,
+    h̃_t = tanh(W_xh x_t + b_h + r_t ⊙ (W_hh h_{t−1} + b_hn)): this is
+    ``torch.nn.GRUCell`` (https://pytorch.org/docs/stable/generated/torch.nn.GRUCell.html)
+    and Keras ``GRU(reset_after=True)`` exactly, with PyTorch's names W_x· = W_i·,
+    W_h· = W_h·, b_h = b_in and b_hn = b_hn (Keras stores the same matrices
+    transposed, gates in the order z, r, h, and its two bias rows as b_i·, b_h·).  The gate biases stay one parameter each:
+    PyTorch's b_ir + b_hr only ever appear as their sum, so b_r = b_ir + b_hr
+    (and b_z = b_iz + b_hz), and dL/db_ir = dL/db_hr = dL/db_r.  b_hn cannot be
+    merged into b_h, since r_t multiplies it.  Without ``hidden_bias``,
+    ``reset="after"`` is PyTorch's GRUCell with b_hn = 0.
+
+    Raises :class:`~rnnsym.errors.InputError` (``model.hidden_bias``) when
+    ``hidden_bias`` is true with ``reset="before"`` or ``bias=False``.
 
     >>> gru_cell()
     Cell(gru: r, z, htilde, h, yhat; loss=squared)
+    >>> gru_cell(reset="after", hidden_bias=True).parameters[-4:]
+    ('b_h', 'b_hn', 'W_y', 'b_y')
     """
     _choice("model.reset", reset, {"before": 0, "after": 0})
     n, m, k = _common(loss, output_activation, bias, hidden, input, output)
+    if _check_bool("model.hidden_bias", hidden_bias) and (reset != "after" or not bias):
+        raise InputError("model.hidden_bias", hidden_bias,
+                         "false unless reset = 'after' and bias = true (b_hn is the bias inside r_t ⊙ (W_hh h_{t−1} + b_hn))")
     x, h_prev = _vector("x", m), _vector("h", n, prev)
     W = {name: _matrix(name, n, m if name.startswith("W_x") else n) for name in
          ("W_xr", "W_hr", "W_xz", "W_hz", "W_xh", "W_hh")}
-    b = {name: _bias(name, n) for name in ("b_r", "b_z", "b_h")}
+    b = {name: _bias(name, n) for name in ("b_r", "b_z", "b_h") + (("b_hn",) if hidden_bias else ())}
     r, z, ht, h = _vector("r", n), _vector("z", n), _vector("htilde", n), _vector("h", n)
     equations: list[Equation] = []
     for gate, (Wx, Wh, bb) in (("r", ("W_xr", "W_hr", "b_r")), ("z", ("W_xz", "W_hz", "b_z"))):
@@ -246,7 +267,7 @@ def gru_cell(
         gated = [Times(r[i], h_prev[i]) for i in range(n)]
         pre = _affine([(W["W_xh"], x), (W["W_hh"], gated)], b["b_h"] if bias else None)
     else:
-        inner = _affine([(W["W_hh"], h_prev)], None)
+        inner = _affine([(W["W_hh"], h_prev)], b.get("b_hn"))
         outer = _affine([(W["W_xh"], x)], None)
         pre = [total([outer[i], Times(r[i], inner[i])] + ([b["b_h"][i]] if bias else [])) for i in range(n)]
     equations += [Equation(placeholder(s)[0], sympy.tanh(p)) for s, p in zip(ht, pre)]
@@ -258,6 +279,8 @@ def gru_cell(
     parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + readout_parameters
     options = {"reset": reset, "bias": bias, "loss": loss, "output_activation": output_activation,
                "hidden": n, "input": m, "output": k}
+    if hidden_bias:
+        options["hidden_bias"] = True
     return Cell("gru", tuple(equations), parameters=parameters, sizes={"h": n, "x": m, "y": k}, options=options)
 
 
@@ -277,6 +300,13 @@ def lstm_cell(
       or, with a loss that brings its own output (``"cross_entropy"``,
       ``"binary_cross_entropy"``), a_t = W_y h_t [+ b_y] and ŷ_t = softmax(a_t)
       or σ(a_t): o_t names the output gate.
+
+    This is ``torch.nn.LSTMCell``
+    (https://pytorch.org/docs/stable/generated/torch.nn.LSTMCell.html) with
+    W_x· = W_i· (the rows of ``weight_ih`` in the order i, f, g, o), W_h· = W_h·
+    (``weight_hh``) and one bias per gate, b_· = b_i· + b_h·: PyTorch's two
+    biases of a gate only ever appear as their sum, so both have the gradient
+    dL/db_·.
 
     >>> lstm_cell()
     Cell(lstm: i, f, g, o, c, h, yhat; loss=squared)
@@ -327,6 +357,15 @@ def define_cell(
     ``"tanh(a*prev(h) + now(x))"``.  A base used through ``prev`` is a state (its
     step-0 value a leaf).  ``output`` gives the output equations (default
     ``yhat = h``); the loss compares each output ``yhat…`` with ``y…``.
+
+    A quantity computed by two equations, and a parameter named like a leaf or a
+    quantity of the unrolled model (``x_1``, ``h_0``, ``yhat_2``, ``L``, ``L_1``),
+    raise :class:`~rnnsym.errors.InputError`: the two would be one symbol.
+
+    >>> define_cell([("h", "tanh(a*prev(h) + x_1)")])
+    Traceback (most recent call last):
+    ...
+    rnnsym.errors.InputError: equations: got 'x_1', expected a parameter name that is not the name of a leaf or quantity of the unrolled model (x_t, y_t, h_t and yhat_t for a step t, L and L_t are taken); write now(x) for the input
     """
     eqs = [(_base(b, "equations"), _template(e, f"equations[{i}]")) for i, (b, e) in enumerate(equations)]
     outs = [(_base(b, "output"), _template(e, f"output[{i}]")) for i, (b, e) in enumerate(output)] or [("yhat", now("h"))]
@@ -353,6 +392,7 @@ def define_cell(
                 raise InputError("equations", str(s), "now() of an input or of a quantity computed earlier")
     if not state:
         raise InputError("equations", [b for b, _ in eqs], "at least one state used through prev()")
+    _check_parameters(params, [b for b, _ in eqs + outs], inputs, targets)
     cell_eqs = [Equation(b, e, "state" if b in state else "intermediate") for b, e in eqs]
     cell_eqs += [Equation(b, e, "output") for b, e in outs]
     outputs = [now(b) for b, _ in outs]
@@ -360,6 +400,22 @@ def define_cell(
     cell_eqs += _loss_equations(loss, outputs, target_syms, None)
     return Cell(name, tuple(cell_eqs), state=tuple(state), inputs=tuple(inputs), targets=tuple(targets),
                 parameters=tuple(params), options={"loss": loss})
+
+
+_STEP_NAME = re.compile(r"(?P<base>[A-Za-z][A-Za-z0-9]*)_(?P<t>\d+)(?:\[[\d,]+\])?")
+
+
+def _check_parameters(params: Sequence[str], computed: Iterable[str], inputs: Sequence[str], targets: Sequence[str]) -> None:
+    """Refuse a parameter spelt like a per-step leaf or quantity (``x_1``, ``h_0``, ``L_2``) or the total loss ``L``."""
+    bases = list(dict.fromkeys([*inputs, *targets, *(b.partition("[")[0] for b in computed)]))
+    for name in params:
+        match = _STEP_NAME.fullmatch(name)
+        if name == "L" or match and match["base"] in (*bases, "L"):
+            taken = [f"{b}_t" for b in bases]
+            listed = ", ".join(taken[:-1]) + " and " + taken[-1] if len(taken) > 1 else taken[0]
+            hint = f"; write now({match['base']}) for the input" if match and match["base"] in inputs else ""
+            raise InputError("equations", name, "a parameter name that is not the name of a leaf or quantity of the "
+                             f"unrolled model ({listed} for a step t, L and L_t are taken){hint}")
 
 
 def _base(name: object, field: str) -> str:

@@ -24,8 +24,9 @@ from .step import Step
 from .scalar import MAX_PATHS, compute, derivative, derive_scalar, path_form
 from .tensor import TensorDerivation
 from .truncate import TruncatedDerivation, truncated
+from .truncate_tensor import TruncatedTensorDerivation, truncated_tensor
 
-__all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation",
+__all__ = ["derive", "compute", "Derivation", "ChainDerivation", "TensorDerivation", "TruncatedDerivation", "TruncatedTensorDerivation",
            "Step", "SPLITS", "MAX_PATHS", "derivative", "path_form"]
 
 
@@ -47,7 +48,8 @@ def derive(
     ``"step"`` as the reverse-mode recursion summed per time step, ``"auto"``
     (default) chooses by size.  ``truncate`` (k, or (k1, k2)) asks for
     truncated BPTT under the convention ``truncation``
-    (:func:`~rnnsym.derivation.truncate.truncated`).
+    (:func:`~rnnsym.derivation.truncate.truncated`; of a whole vector or matrix,
+    every entry truncated alike: :mod:`~rnnsym.derivation.truncate_tensor`).
 
     >>> from rnnsym.models import elman
     >>> derive(elman(2, hidden=2), "L", "W_h")
@@ -55,10 +57,11 @@ def derive(
     """
     if truncate is None and truncation != "per-loss":
         raise InputError("truncate", None, f"k or (k1, k2) when truncation={truncation!r} is given")
+    whole = isinstance(of, str) and isinstance(wrt, str) and any(
+        n not in graph.names and n in graph.tensors for n in (of.replace(" ", ""), wrt.replace(" ", "")))
     if truncate is not None:
-        return truncated(graph, of, wrt, truncate, truncation, "loss" if split == "auto" else split)
-    if isinstance(of, str) and isinstance(wrt, str):
-        names = [n.replace(" ", "") for n in (of, wrt)]
-        if any(n not in graph.names and n in graph.tensors for n in names):
-            return TensorDerivation(graph, of, wrt, split)
+        how = "loss" if split == "auto" else split
+        return (truncated_tensor if whole else truncated)(graph, of, wrt, truncate, truncation, how)
+    if whole:
+        return TensorDerivation(graph, of, wrt, split)
     return derive_scalar(graph, of, wrt, split)

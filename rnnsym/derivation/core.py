@@ -19,6 +19,7 @@ import sympy
 
 from sympy import Expr, Symbol
 
+from ..binding import fill_unused
 from ..evaluation import Evaluation, evaluate
 from ..graph import Graph
 from ..printing import Display, Line, RenderOptions
@@ -69,8 +70,24 @@ class Derivation:
         return Display(self, values, options)
 
     def evaluation(self, values: Mapping, digits: int | None = None) -> Evaluation:
-        """The graph evaluated at ``values`` (:class:`rnnsym.evaluation.Evaluation`)."""
-        return evaluate(self.graph, values, digits)
+        """The graph evaluated at ``values`` (:class:`rnnsym.evaluation.Evaluation`).
+
+        Only the leaves ``of`` depends on must be given: the others, when left out,
+        are taken as 0, as nothing this derivation computes depends on them
+        (:func:`rnnsym.binding.fill_unused`).
+
+        >>> import rnnsym
+        >>> d = rnnsym.derive(rnnsym.elman(6), "h_6", "h_0")
+        >>> d.evaluate({"h_0": 1, "x": [1] * 6, "W_h": "0.5", "W_x": 1})
+        1/64
+        """
+        return evaluate(self.graph, fill_unused(self.graph, values, self._targets()), digits)
+
+    def _targets(self) -> list[Symbol]:
+        """The quantities (or leaves) whose values this derivation is about."""
+        of = self.of
+        items = list(of) if isinstance(of, sympy.MatrixBase) else [of]
+        return [s for s in items if isinstance(s, Symbol)]
 
     def environment(self, values: Mapping) -> dict[Symbol, Expr]:
         """Exact values of every leaf and quantity, from exercise-file names."""

@@ -19,7 +19,7 @@ import sympy
 from sympy import Add, Expr, Symbol
 
 from ..cells import now
-from ..evaluation import evaluate
+from ..evaluation import GUARD
 from ..forms import Partial, Times, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
@@ -71,8 +71,9 @@ class _Context:
         self.evaluate = None
         if values is not None:
             graph = derivation.graph
-            evaluation = evaluate(graph, values)
-            self.approx = evaluation.decimal(max(options.approx_digits, 1))
+            evaluation = derivation.evaluation(values)
+            # guard digits: a value is rounded once, when it is written
+            self.approx = evaluation.decimal(max(options.approx_digits, 1) + GUARD)
             # a long model of irrational values is written in decimals: its exact values are towers
             exact = graph.rational or graph.steps <= EXACT_STEPS
             self.evaluate = evaluation if exact else self.approx
@@ -299,7 +300,7 @@ def derivation_tables(derivation: Any, values: Mapping, options: RenderOptions |
     if times is None or graph.cell.size(base) != 1:
         return []
     A, B = derivation.of, derivation.wrt
-    evaluation = evaluate(graph, values).decimal(max(options.approx_digits, 3))
+    evaluation = derivation.evaluation(values).decimal(max(options.approx_digits, 3))
     upstream = set(graph.upstream(A))
     contribution: dict[int, Any] = {}
     for v in graph.consumers(B):

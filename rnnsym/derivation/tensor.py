@@ -40,7 +40,7 @@ from ..forms import Diag, Gradient, Hadamard, Juxt, MatrixProduct, Transposed, p
 from ..notation import symbol
 from ..partials import partial_form
 from ..rules import ACTIVATIONS, LOSSES
-from ..evaluation import Evaluation, evaluate
+from ..evaluation import Evaluation
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal
 from .core import Derivation
@@ -81,6 +81,15 @@ class TensorDerivation(Derivation):
         if self.of.rows == 1:
             return self.wrt.shape
         return (self.of.rows, self.wrt.rows if self.wrt.cols == 1 else 1)
+
+    def pair(self, i: int, j: int = 1) -> tuple[Symbol, Symbol]:
+        """The scalar (of, wrt) whose derivative sits at 1-based row ``i``, column ``j``.
+
+        >>> import rnnsym
+        >>> rnnsym.derive(rnnsym.elman(2, hidden=2), "L", "W_h").pair(1, 2)
+        (L, W_h[1,2])
+        """
+        return self._pair(i - 1, j - 1)
 
     def _pair(self, i: int, j: int) -> tuple[Symbol, Symbol]:
         if self.of.rows == 1:
@@ -134,7 +143,7 @@ class TensorDerivation(Derivation):
             return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps(options)] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
             ]
-        exact = evaluate(self.graph, values)
+        exact = self.evaluation(values)
         approx = exact.decimal(max(options.approx_digits, 3))
         env, approx_env = exact.env, {s: approx.number(v) for s, v in approx.env.items()}
         out = []

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+import mpmath
 import sympy
 from sympy import Add, Expr, Integer, S, Symbol
 from sympy.core.symbol import Str
@@ -231,7 +232,7 @@ class TruncatedDerivation(ChainDerivation):
 
     def values(self, values: Mapping) -> tuple[Expr, Expr, Expr]:
         """Exact (truncated, dropped, full) at ``values`` (names as in exercise files)."""
-        ev = evaluate(self.graph, values)
+        ev = self.evaluation(values)
         parts = _contributions(ev, self.of, self.wrt)
         kept = Add(*[v for key, v in parts.items() if key in self.kept])
         dropped = Add(*[v for key, v in parts.items() if key in self.dropped])
@@ -241,7 +242,11 @@ class TruncatedDerivation(ChainDerivation):
         """The truncated gradient at a point already evaluated."""
         parts = _contributions(evaluation, self.of, self.wrt)
         zero = S.Zero if evaluation.exact else 0
-        return evaluation.number(sum((v for key, v in parts.items() if key in self.kept), zero))
+        value = sum((v for key, v in parts.items() if key in self.kept), zero)
+        if evaluation.exact:  # an irrational sum as one exact number, named after what it is
+            with mpmath.workprec(evaluation.prec):
+                return evaluation._atom(value, f"d{self.of}/d{self.wrt}|{self.truncation.label()}")
+        return evaluation.number(value)
 
 
 def _pair(graph: Graph, term: Symbol, v: Symbol, wrt: Symbol) -> tuple[Expr, Expr]:
@@ -264,7 +269,9 @@ def truncated(graph: Graph, of: str, wrt: str, k: object, convention: str = "per
     """Truncated BPTT of ∂of/∂wrt: per loss term, the kept and the dropped
     contributions as sums of ∂L_t/∂v × ∂⁺v/∂wrt, then truncated, dropped and
     full gradient side by side.  ``k`` is an integer (``"per-loss"``) or a
-    pair (k1, k2) (``"k1-k2"``); ``wrt`` must be a leaf.
+    pair (k1, k2) (``"k1-k2"``); ``wrt`` must be a leaf (for a whole vector or
+    matrix, :func:`rnnsym.derive` gives a
+    :class:`~rnnsym.derivation.truncate_tensor.TruncatedTensorDerivation`).
 
     >>> from rnnsym.models import elman
     >>> for step in truncated(elman(2), "L", "W_h", 1).steps[4:6]:

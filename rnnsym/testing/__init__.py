@@ -19,7 +19,7 @@ GradientReport(elman, steps=2, dL/dW_h, dL/dW_x: 10 checks agree)
 
 
 from .candidates import DerivativeMismatch, assert_derivative
-from .gradients import DIGITS, STEP, check_gradients, default_wrt
+from .gradients import DIGITS, STEP, check_gradients, default_wrt, entries
 from .mp import at_kink, close, evaluate_formula, forward, numeric, random_point
 from .report import Comparison, GradientReport, markdown_table, show, table
 
@@ -35,6 +35,7 @@ __all__ = [
     "evaluate_formula",
     "at_kink",
     "default_wrt",
+    "entries",
     "random_point",
     "show",
     "table",

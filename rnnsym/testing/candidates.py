@@ -16,7 +16,7 @@ import mpmath
 import sympy
 from sympy import Expr
 
-from ..derivation import Derivation, derive
+from ..derivation import Derivation, TensorDerivation, derive
 from ..errors import InputError, InputTypeError
 from ..evaluation import Evaluation, bind
 from ..formula import parse_formula
@@ -64,6 +64,33 @@ def _as_candidate(candidate: Any, graph: Graph) -> tuple[Callable[[dict], Any], 
 
         return call, None
     raise InputTypeError("candidate", candidate, "a sympy expression, a formula string or a function of a dict of values")
+
+
+def _entries(candidate: Any, shape: tuple[int, int]) -> list[tuple[tuple[int, int], Any]]:
+    """((i, j), entry) for every 1-based entry of a matrix candidate of ``shape``."""
+    rows, cols = shape
+    expected = f"a {rows}×{cols} matrix (nested lists, a sympy Matrix, or a flat list for a vector), or a function returning one"
+    if callable(candidate) and not isinstance(candidate, sympy.Basic):
+        def entry(i: int, j: int) -> Callable[[dict], Any]:
+            return lambda env: _nested(candidate(env), shape, expected)[i - 1][j - 1]
+
+        return [((i, j), entry(i, j)) for i in range(1, rows + 1) for j in range(1, cols + 1)]
+    table_ = _nested(candidate, shape, expected)
+    return [((i + 1, j + 1), table_[i][j]) for i in range(rows) for j in range(cols)]
+
+
+def _nested(candidate: Any, shape: tuple[int, int], expected: str) -> list[list[Any]]:
+    rows, cols = shape
+    if isinstance(candidate, sympy.MatrixBase):
+        candidate = candidate.tolist()
+    if not isinstance(candidate, (list, tuple)):
+        raise InputTypeError("candidate", candidate, expected)
+    items = list(candidate)
+    if (rows == 1 or cols == 1) and len(items) == rows * cols and not any(isinstance(c, (list, tuple)) for c in items):
+        return [items] if rows == 1 else [[c] for c in items]
+    if len(items) != rows or any(not isinstance(r, (list, tuple)) or len(r) != cols for r in items):
+        raise InputError("candidate", candidate, expected)
+    return [list(r) for r in items]
 
 
 def _as_value(value: Any) -> tuple[Any, mpmath.mpf]:
@@ -152,12 +179,29 @@ def assert_derivative(
     quantity  candidate  derivative  difference
     dL/dW_h   2          6           -4
     (the smallest counterexample that hypothesis found)
+
+    When ``of`` or ``wrt`` names a whole vector or matrix (``"W_y"`` of a vector
+    model), ``candidate`` is a matrix of the derivative's shape
+    (:attr:`~rnnsym.derivation.TensorDerivation.shape`: a :class:`sympy.Matrix`,
+    nested lists, or a flat list for a vector) or a function returning one, and
+    every entry is checked in turn; a candidate of another shape raises
+    :class:`~rnnsym.errors.InputError`.
+
+    >>> assert_derivative([["2*(yhat_1 - y_1)*h_1[1] + 2*(yhat_2 - y_2)*h_2[1]",
+    ...                     "2*(yhat_1 - y_1)*h_1[2] + 2*(yhat_2 - y_2)*h_2[2]"]],
+    ...                   elman(2, hidden=2), "L", "W_y", max_examples=20)
     """
     if not isinstance(graph, Graph):
         raise InputTypeError("graph", graph, "a rnnsym.Graph (from rnnsym.elman or rnnsym.unroll)")
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise InputError("max_examples", max_examples, "an integer >= 1")
     derivation = derive(graph, of, wrt)
+    if isinstance(derivation, TensorDerivation):
+        for (i, j), entry in _entries(candidate, derivation.shape):
+            entry_of, entry_wrt = derivation.pair(i, j)
+            assert_derivative(entry, graph, str(entry_of), str(entry_wrt), values=values, max_examples=max_examples,
+                              min_value=min_value, max_value=max_value)
+        return None
     evaluate, expr = _as_candidate(candidate, graph)
     title = derivation.title
 

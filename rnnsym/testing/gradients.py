@@ -41,7 +41,7 @@ from ..rules import relu
 from .mp import DIGITS, at_kink, close, forward, numeric, random_point
 from .report import Comparison, GradientReport, show
 
-__all__ = ["check_gradients", "default_wrt", "STEP", "MAX_EXPAND_STEPS", "MAX_EXPAND_OPS", "MAX_WRITTEN_STEPS"]
+__all__ = ["check_gradients", "default_wrt", "entries", "STEP", "MAX_EXPAND_STEPS", "MAX_EXPAND_OPS", "MAX_WRITTEN_STEPS"]
 
 #: Step of the central finite differences.
 STEP = mpmath.mpf(10) ** -20
@@ -59,6 +59,23 @@ def default_wrt(graph: Graph) -> list[str]:
     """The leaves :func:`check_gradients` checks by default: every parameter,
     the initial state and every input (:attr:`rnnsym.graph.Graph.differentiable`)."""
     return [str(s) for s in graph.differentiable]
+
+
+def entries(graph: Graph, name: str, field: str = "wrt") -> list[Symbol]:
+    """The scalar symbols ``name`` stands for: itself for a scalar (``"W_h[1,2]"``,
+    ``"h_1"`` of a scalar model), every entry, row by row, for a whole vector or
+    matrix (``"W_h"`` of a vector model).  An unknown name raises
+    :class:`~rnnsym.errors.InputError` naming ``field``.
+
+    >>> import rnnsym
+    >>> entries(rnnsym.elman(2, hidden=2), "W_h")
+    [W_h[1,1], W_h[1,2], W_h[2,1], W_h[2,2]]
+    >>> entries(rnnsym.elman(2), "W_h")
+    [W_h]
+    """
+    if isinstance(name, str) and name.replace(" ", "") not in graph.names and name.replace(" ", "") in graph.tensors:
+        return list(graph.tensor(name, field))
+    return [graph.symbol(name, field)]
 
 
 def _sides(derivation: Derivation) -> list[tuple[str, Expr, Expr]]:
@@ -193,7 +210,9 @@ def check_gradients(
 
     ``values`` maps names to numbers as exercise files do (``"x": [10, 10]``
     or ``"x_1": 10``); ``None`` draws a reproducible random rational point
-    (``seed``).  ``wrt`` defaults to every parameter, h_0 and every input.
+    (``seed``).  ``wrt`` defaults to every parameter, h_0 and every input; a
+    whole vector or matrix (``"W_y"`` of a vector model) stands for every
+    entry, row by row, and so does ``of`` (``"h_2"``: each entry's derivative).
     For each, rnnsym's value (``derive(graph, of, wrt).value_at``, exact for a
     model whose values stay rational) is compared with
 
@@ -221,6 +240,8 @@ def check_gradients(
     GradientReport(elman, steps=3, 9 derivatives: 45 checks agree)
     >>> print(check_gradients(elman(7, activation="sigmoid"), wrt="W_h").skipped[0].note)
     skipped: a non-linear cell over 7 steps (more than 6) makes the expanded L too large
+    >>> check_gradients(elman(2, hidden=2, activation="tanh"), wrt="W_y").quantities
+    ['dL/dW_y[1,1]', 'dL/dW_y[1,2]']
     """
     if not isinstance(graph, Graph):
         raise InputTypeError("graph", graph, "a rnnsym.Graph (from rnnsym.elman or rnnsym.unroll)")
@@ -229,9 +250,11 @@ def check_gradients(
     if values is None:
         values = random_point(graph, seed)
     names = default_wrt(graph) if wrt is None else [wrt] if isinstance(wrt, str) else list(wrt)
-    symbols = [graph.symbol(n, "wrt") for n in names]
-    checker = _Checker(graph, values, of, digits, max_expand_steps)
-    report = GradientReport(graph, checker.point)
-    for s in symbols:
-        report.rows += checker.rows(s)
+    symbols = [s for n in names for s in entries(graph, n, "wrt")]
+    report = None
+    for target in entries(graph, of, "of"):
+        checker = _Checker(graph, values, str(target), digits, max_expand_steps)
+        report = report or GradientReport(graph, checker.point)
+        for s in symbols:
+            report.rows += checker.rows(s)
     return report.raise_for_mismatch() if raises else report

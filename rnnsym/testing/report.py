@@ -21,9 +21,17 @@ __all__ = ["Comparison", "GradientReport", "show", "table", "markdown_table", "p
 
 
 def show(value: Any, digits: int = 15) -> str:
-    """A short display of an exact or numeric value."""
+    """A short display of an exact or numeric value; a matrix row by row, its
+    entries to 6 digits.
+
+    >>> show(sympy.Matrix([[1, sympy.Rational(1, 3)], [sympy.Float("0.123456789", 20), 0]]))
+    '[[1, 1/3], [≈0.123457, 0]]'
+    """
     if value is None:
         return "-"
+    if isinstance(value, sympy.MatrixBase):
+        rows = [", ".join(show(value[i, j], min(digits, 6)) for j in range(value.cols)) for i in range(value.rows)]
+        return "[" + ", ".join(f"[{r}]" for r in rows) + "]"
     if isinstance(value, sympy.Rational):
         return str(value)
     if isinstance(value, sympy.Basic):
