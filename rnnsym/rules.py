@@ -178,6 +178,23 @@ class Loss:
     note: str = ""
     simplified: Callable[[Expr, Expr], Expr] | None = field(default=None, repr=False, compare=False)
 
+    def check(self, output_activation: str = "identity", outputs: int = 1) -> None:
+        """Refuse a model this loss cannot score: a softmax over fewer than two outputs
+        (it is always 1, every gradient 0), or another output activation after the
+        loss's own softmax or sigmoid.
+
+        >>> LOSSES["cross_entropy"].check(outputs=1)
+        Traceback (most recent call last):
+        ...
+        rnnsym.errors.InputError: model.loss: got 'cross_entropy', expected a loss for one output: 'binary_cross_entropy' (a sigmoid output; a softmax over one output is always 1, so every gradient would be 0), or output >= 2
+        """
+        if self.output == "softmax" and outputs < 2:
+            raise InputError("model.loss", self.name, "a loss for one output: 'binary_cross_entropy' (a sigmoid output; "
+                             "a softmax over one output is always 1, so every gradient would be 0), or output >= 2")
+        if self.output != "identity" and output_activation not in ("identity", self.output):
+            raise InputError("model.output_activation", output_activation,
+                             f"'identity' with loss = {self.name!r} (it puts a {self.output} on the outputs itself)")
+
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"
 

@@ -111,8 +111,7 @@ def _loss_equations(loss: str, outputs: list[Symbol], targets: list[Symbol], log
 def _outputs(
     readout: list[Expr], k: int, output_activation: str, loss: str, indexed: bool, logits: str = "o"
 ) -> tuple[list[Equation], list[Symbol], list[Symbol] | None]:
-    """Equations for ŷ_t (through the readout ``logits``, o_t, when an activation,
-    a softmax or a sigmoid applies)."""
+    """Equations for ŷ_t (through the readout ``logits``, o_t, before an activation, softmax or σ)."""
     yhat = _vector("yhat", k, indexed=indexed)
     names = [placeholder(s)[0] for s in yhat]
     if LOSSES[loss].output == "softmax":
@@ -151,19 +150,7 @@ def _common(loss, output_activation, bias, n, m, k):
     _choice("model.output_activation", output_activation, ACTIVATIONS)
     _check_bool("model.bias", bias)
     sizes = _size("model.hidden", n), _size("model.input", m), _size("model.output", k)
-    _check_loss_output(loss, output_activation, k)
-    return sizes
-
-
-def _check_loss_output(loss: str, output_activation: str, k: int) -> None:
-    """A softmax needs two outputs or more; a loss that brings its own output takes no other activation."""
-    output = LOSSES[loss].output
-    if output == "softmax" and k < 2:
-        raise InputError("model.loss", loss, "a loss for one output: 'binary_cross_entropy' (a sigmoid output; "
-                         "a softmax over one output is always 1, so every gradient would be 0), or output >= 2")
-    if output != "identity" and output_activation not in ("identity", output):
-        raise InputError("model.output_activation", output_activation,
-                         f"'identity' with loss = {loss!r} (it puts a {output} on the outputs itself)")
+    return LOSSES[loss].check(output_activation, sizes[2]) or sizes
 
 
 def elman_cell(
@@ -180,9 +167,7 @@ def elman_cell(
     z_t = W_h h_{t−1} + W_x x_t [+ b_h] and h_t = act(z_t) (no z_t for the
     identity), ŷ_t = W_y h_t [+ b_y] (through ``output_activation`` via o_t,
     softmax with ``loss="cross_entropy"``, σ with ``"binary_cross_entropy"``),
-    L_t by ``loss``.  Cross-entropy needs ``output >= 2`` (for one output,
-    binary cross-entropy is its form).  Scalars are
-    written h_{t−1} × W_h as in the reference exercise.
+    L_t by ``loss``.  Scalars are written h_{t−1} × W_h as in the reference exercise.
 
     >>> elman_cell("tanh", hidden=2)
     Cell(elman: z, h, yhat; loss=squared)
@@ -296,10 +281,8 @@ def lstm_cell(
 
     - i_t = σ(W_xi x_t + W_hi h_{t−1} + b_i), f_t = σ(W_xf x_t + W_hf h_{t−1} + b_f)
     - g_t = tanh(W_xg x_t + W_hg h_{t−1} + b_g), o_t = σ(W_xo x_t + W_ho h_{t−1} + b_o)
-    - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y],
-      or, with a loss that brings its own output (``"cross_entropy"``,
-      ``"binary_cross_entropy"``), a_t = W_y h_t [+ b_y] and ŷ_t = softmax(a_t)
-      or σ(a_t): o_t names the output gate.
+    - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y], or
+      softmax(a_t) or σ(a_t), a_t = W_y h_t [+ b_y], with a loss that brings its output.
 
     This is ``torch.nn.LSTMCell``
     (https://pytorch.org/docs/stable/generated/torch.nn.LSTMCell.html) with
@@ -313,8 +296,7 @@ def lstm_cell(
     """
     n, m, k = _common(loss, output_activation, bias, hidden, input, output)
     if output_activation != "identity":
-        raise InputError("model.output_activation", output_activation,
-                         "'identity' for the LSTM (a softmax or sigmoid output comes with its loss)")
+        raise InputError("model.output_activation", output_activation, "'identity' for the LSTM")
     x, h_prev, c_prev = _vector("x", m), _vector("h", n, prev), _vector("c", n, prev)
     gates = {"i": (sigmoid, "W_xi", "W_hi", "b_i"), "f": (sigmoid, "W_xf", "W_hf", "b_f"),
              "g": (sympy.tanh, "W_xg", "W_hg", "b_g"), "o": (sigmoid, "W_xo", "W_ho", "b_o")}
