@@ -113,10 +113,10 @@ class Evaluation:
                 for a in graph.assignments:
                     args = [env[s] for s in a.dependencies]
                     kernel = _kernel(graph, a)
-                    value = sympy.Add(*args) if kernel is None else kernel.compiled(True)[0](args)
+                    value = sympy.Add(*args) * a.weight if kernel is None else kernel.compiled(True)[0](args)
                     if mp_env is not None:
                         margs = [mp_env[s] for s in a.dependencies]
-                        decimal = mpmath.fsum(margs) if kernel is None else kernel.compiled(False)[0](margs)
+                        decimal = _mp_total(margs, a.weight) if kernel is None else kernel.compiled(False)[0](margs)
                         mp_env[a.target] = decimal
                         value = self._atom(value, str(a.target), decimal)
                     env[a.target] = check_size(value, str(a.target))
@@ -126,7 +126,7 @@ class Evaluation:
             for a in graph.assignments:
                 args = [env[s] for s in a.dependencies]
                 kernel = _kernel(graph, a)
-                env[a.target] = mpmath.fsum(args) if kernel is None else kernel.compiled(False)[0](args)
+                env[a.target] = _mp_total(args, a.weight) if kernel is None else kernel.compiled(False)[0](args)
             return env
 
     def _atom(self, value: Any, name: str, decimal: mpmath.mpf | None = None) -> Any:
@@ -167,8 +167,9 @@ class Evaluation:
         """The values of ∂⁺target/∂dependency for each dependency of ``assignment``, in order
         (``raw``: in this evaluation's own arithmetic, mpmath numbers for decimals)."""
         kernel = _kernel(self.graph, assignment)
-        if kernel is None:
-            one = S.One if self.exact or not raw else mpmath.mpf(1)
+        if kernel is None:  # the total loss: each term's weight (1, or 1/T for a mean)
+            weight = assignment.weight
+            one = weight if self.exact or not raw else mpmath.mpf(int(weight.p)) / int(weight.q)
             return [one] * len(assignment.dependencies)
         names = (*assignment.dependencies, assignment.target, *(assignment.mapping[x] for x in kernel.extras))
         env = self.env
@@ -345,3 +346,9 @@ def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> 
         return values if digits is None and values.exact else values.decimal(digits) if digits else Evaluation(
             graph, values.spelling)
     return Evaluation(graph, values, digits)
+
+
+def _mp_total(args: list, weight: sympy.Rational) -> mpmath.mpf:
+    """The total loss in mpmath: the sum of ``args`` times ``weight``."""
+    value = mpmath.fsum(args)
+    return value if weight == 1 else value * int(weight.p) / int(weight.q)

@@ -46,9 +46,9 @@ REFERENCE = "in5400_rnn.toml"
 
 _TOP_KEYS = ("title", "intro", "model", "values", "questions", "variants")  # variants: rnnsym.variants
 _MODEL_KEYS = {
-    "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
-    "gru": ("cell", "reset", "hidden_bias", "steps", "bias", "loss", "loss_at", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
-    "lstm": ("cell", "steps", "bias", "loss", "loss_at", "hidden", "input", "output", "truncate", "truncation"),
+    "elman": ("cell", "activation", "steps", "bias", "loss", "loss_at", "reduction", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
+    "gru": ("cell", "reset", "hidden_bias", "steps", "bias", "loss", "loss_at", "reduction", "output_activation", "hidden", "input", "output", "truncate", "truncation"),
+    "lstm": ("cell", "steps", "bias", "loss", "loss_at", "reduction", "hidden", "input", "output", "truncate", "truncation"),
 }
 _QUESTION_KEYS = ("label", "text", "find", "split", "show", "answer", "truncate", "truncation", "demo", "step")
 _NAME = r"([^/\s\[]+(?:\[[\d,\s]*\])?)"

@@ -43,7 +43,8 @@ class Assignment:
     (h_{t−1} ↦ h_1, x_t ↦ x_2 …).  Its form and partials are instantiated when
     first asked for; ``dependencies`` (the symbols it uses, in written order)
     are known at once.  The total loss has no template; its ``written`` form is
-    given.
+    given, and ``weight`` is the local partial of every loss term in it (1 for
+    a sum over time, 1/|loss steps| for a mean).
     """
 
     target: Symbol
@@ -53,6 +54,7 @@ class Assignment:
     template: Equation | None = None
     mapping: Mapping[Symbol, Symbol] | None = field(default=None, repr=False)
     written: Expr | None = field(default=None, repr=False)
+    weight: Expr = field(default=sympy.S.One, repr=False)
 
     @cached_property
     def form(self) -> Expr:
@@ -65,7 +67,7 @@ class Assignment:
     def partials(self) -> dict[Symbol, Expr]:
         """The local partial form of the right-hand side for each dependency."""
         if self.template is None:
-            return {s: sympy.S.One for s in self.dependencies}
+            return {s: self.weight for s in self.dependencies}
         return {d: substitute(f, self.mapping) for d, f in zip(self.dependencies, self.template.partials.values())}
 
     @cached_property
@@ -98,8 +100,10 @@ class Graph:
         leaves: Sequence[Symbol],
         loss_steps: Sequence[int],
         sequences: Sequence[str] = ("x", "y"),
+        reduction: str = "sum",
     ) -> None:
         self.cell = cell
+        self.reduction = reduction
         self.steps = steps
         self.assignments = tuple(assignments)
         self.leaves = tuple(leaves)
@@ -115,6 +119,7 @@ class Graph:
 
     def __repr__(self) -> str:
         opts = "".join(f", {k}={v}" for k, v in self.cell.options.items() if k in ("activation", "loss"))
+        opts += ", reduction=mean" if self.reduction == "mean" else ""
         return f"Graph({self.cell.name}, steps={self.steps}{opts})"
 
     def _repr_latex_(self) -> str:

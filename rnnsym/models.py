@@ -11,28 +11,42 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sympy import Symbol
+from sympy import Expr, Rational, Symbol
 
 from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_cell, now, placeholder, prev
 from .errors import InputError, InputTypeError
-from .forms import total
+from .forms import Times, total
 from .graph import Assignment, Graph
 from .limits import MAX_EDGES, MAX_STEPS, check_at_most
 from .notation import symbol
 
-__all__ = ["unroll", "elman", "gru", "lstm", "build"]
+__all__ = ["unroll", "elman", "gru", "lstm", "build", "total_loss", "REDUCTIONS"]
+
+#: How the per-step losses L_t make the total L, by the name PyTorch's losses give the
+#: option (``reduction``): their ``"sum"``, or their ``"mean"`` over the time steps that carry
+#: a loss, L = (1/|loss_at|) Σ_t L_t, as d2l.ai's sequence models average their loss.
+REDUCTIONS = ("sum", "mean")
 
 
-def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Graph:
+def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all", reduction: str = "sum") -> Graph:
     """Instantiate ``cell`` for ``steps`` steps.
 
     Per step, the cell's non-loss equations are assigned in order; then each
     loss step's loss, then the total ``L``.  ``loss_at`` is ``"all"`` or the
-    steps (1-based) that carry a loss.  The leaves are the step-0 states, the
-    parameters, the inputs of every step and the targets of the loss steps.
+    steps (1-based) that carry a loss.  ``reduction`` makes the total from the
+    per-step losses: ``"sum"``, L = Σ_t L_t, or ``"mean"``, L = (1/|loss_at|) Σ_t L_t
+    (the names of PyTorch's ``reduction`` option; the mean over time is what
+    d2l.ai's RNN chapters minimise), so that ∂L/∂L_t = 1/|loss_at|.  The leaves are
+    the step-0 states, the parameters, the inputs of every step and the
+    targets of the loss steps.
+
+    >>> g = unroll(elman_cell(), 2, reduction="mean")
+    >>> str(g.assignments[-1])
+    'L := L_1/2 + L_2/2'
     """
     steps = _check_steps(steps)
     loss_steps = _check_loss_at(loss_at, steps)
+    reduction = _check_reduction(reduction)
     per_step = [e for e in cell.equations if e.role != "loss"]
     losses = [e for e in cell.equations if e.role == "loss"]
     edges = steps * sum(len(e.partials) for e in per_step) + len(loss_steps) * (1 + sum(len(e.partials) for e in losses))
@@ -83,10 +97,27 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all") -> Grap
     leaves += [symbol_of(at_step(b, t)) for t in loss_steps for b in targets]
     terms = [a.target for a in assignments if a.role == "loss"]
     if terms:
-        assignments.append(Assignment(symbol("L"), tuple(terms), None, "total", written=total(terms)))
+        weight = Rational(1, len(terms)) if reduction == "mean" else Rational(1)
+        assignments.append(Assignment(symbol("L"), tuple(terms), None, "total", written=total_loss(terms, weight),
+                                      weight=weight))
     sequences = tuple(dict.fromkeys(b.partition("[")[0] for b in (*inputs, *targets)))
-    return Graph(cell, steps, assignments, leaves, loss_steps, sequences)
+    return Graph(cell, steps, assignments, leaves, loss_steps, sequences, reduction)
 
+
+def total_loss(terms: list[Expr], weight: Expr = Rational(1)) -> Expr:
+    """The total loss as written: L_1 + L_2 + …, or ``weight × (L_1 + L_2 + …)`` for a mean.
+
+    >>> from rnnsym.notation import symbol
+    >>> total_loss([symbol("L_1"), symbol("L_2")], Rational(1, 2))
+    Times(1/2, L_1 + L_2)
+    """
+    return total(terms) if weight == 1 else Times(weight, total(terms))
+
+
+def _check_reduction(reduction: object) -> str:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise InputError("model.reduction", reduction, "one of " + ", ".join(repr(r) for r in REDUCTIONS))
+    return reduction
 
 def _check_steps(steps: object) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int):
@@ -119,38 +150,47 @@ def elman(
     hidden: int = 1,
     input: int = 1,
     output: int = 1,
+    reduction: str = "sum",
 ) -> Graph:
     """An Elman RNN unrolled for ``steps`` steps (scalar unless ``hidden``,
-    ``input`` or ``output`` is above 1); see :func:`rnnsym.cells.elman_cell`.
+    ``input`` or ``output`` is above 1); see :func:`rnnsym.cells.elman_cell`;
+    ``reduction`` as :func:`unroll`.
 
     >>> g = elman(3, activation="tanh", loss_at=[3])
     >>> [str(q) for q in g.quantities]
     ['z_1', 'h_1', 'yhat_1', 'z_2', 'h_2', 'yhat_2', 'z_3', 'h_3', 'yhat_3', 'L_3', 'L']
     """
     cell = elman_cell(activation, bias, loss, output_activation, hidden, input, output)
-    return unroll(cell, steps, loss_at)
+    return unroll(cell, steps, loss_at, reduction)
 
 
-def gru(steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
-    """A GRU unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.gru_cell`.
+def gru(steps: int, loss_at: str | Iterable[int] = "all", reduction: str = "sum", **options) -> Graph:
+    """A GRU unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.gru_cell`,
+    ``reduction`` as :func:`unroll`.
 
     >>> [str(q) for q in gru(1).quantities]
     ['r_1', 'z_1', 'htilde_1', 'h_1', 'yhat_1', 'L_1', 'L']
     """
-    return unroll(gru_cell(**options), steps, loss_at)
+    return unroll(gru_cell(**options), steps, loss_at, reduction)
 
 
-def lstm(steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
-    """An LSTM unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.lstm_cell`.
+def lstm(steps: int, loss_at: str | Iterable[int] = "all", reduction: str = "sum", **options) -> Graph:
+    """An LSTM unrolled for ``steps`` steps; ``options`` as :func:`rnnsym.cells.lstm_cell`,
+    ``reduction`` as :func:`unroll`.
 
     >>> [str(s) for s in lstm(1).leaves][:2]
     ['h_0', 'c_0']
     """
-    return unroll(lstm_cell(**options), steps, loss_at)
+    return unroll(lstm_cell(**options), steps, loss_at, reduction)
 
 
-def build(cell: str, steps: int, loss_at: str | Iterable[int] = "all", **options) -> Graph:
-    """The graph of the built-in cell named ``cell`` (``"elman"``, ``"gru"``, ``"lstm"``)."""
+def build(cell: str, steps: int, loss_at: str | Iterable[int] = "all", reduction: str = "sum", **options) -> Graph:
+    """The graph of the built-in cell named ``cell`` (``"elman"``, ``"gru"``, ``"lstm"``);
+    ``reduction`` as :func:`unroll`, ``options`` as the cell's function.
+
+    >>> build("gru", 2, reduction="mean")
+    Graph(gru, steps=2, loss=squared, reduction=mean)
+    """
     if cell not in CELLS:
         raise InputError("model.cell", cell, "one of " + ", ".join(repr(c) for c in CELLS))
-    return unroll(CELLS[cell](**options), steps, loss_at)
+    return unroll(CELLS[cell](**options), steps, loss_at, reduction)

@@ -52,6 +52,7 @@ __all__ = [
     "FUNCTIONS_BY_CLASS",
     "ACTIVATIONS",
     "LOSSES",
+    "LOSS_OUTPUTS",
     "rule_for",
     "register_function",
     "register_activation",
@@ -155,17 +156,44 @@ class Rule:
         return f"Rule({self.name!r})"
 
 
+#: The outputs a loss may put between the readout o_t and ŷ_t.
+LOSS_OUTPUTS = ("identity", "softmax", "sigmoid")
+
+
 @dataclass(frozen=True)
 class Loss:
     """A per-step loss: ``form(yhat, y)`` writes one output component's term;
     the terms of all components are added.  ``output`` is ``"identity"`` (ŷ_t
-    is the readout, through the output activation) or ``"softmax"`` (ŷ_t =
-    softmax(o_t)); ``note`` is the loss in words."""
+    is the readout, through the output activation), ``"softmax"`` (ŷ_t =
+    softmax(o_t), at least two outputs) or ``"sigmoid"`` (ŷ_t = σ(o_t), each
+    output on its own); ``note`` is the loss in words.  ``simplified``: for a
+    loss paired with its output (cross-entropy after a softmax, binary
+    cross-entropy after a sigmoid) the textbook result ∂L_t/∂o_t = ŷ_t − y_t,
+    as ``simplified(yhat, y)`` for one output unit (``None`` for other losses).
+    """
 
     name: str
     form: Callable[[Expr, Expr], Expr]
     output: str = "identity"
     note: str = ""
+    simplified: Callable[[Expr, Expr], Expr] | None = field(default=None, repr=False, compare=False)
+
+    def check(self, output_activation: str = "identity", outputs: int = 1) -> None:
+        """Refuse a model this loss cannot score: a softmax over fewer than two outputs
+        (it is always 1, every gradient 0), or another output activation after the
+        loss's own softmax or sigmoid.
+
+        >>> LOSSES["cross_entropy"].check(outputs=1)
+        Traceback (most recent call last):
+        ...
+        rnnsym.errors.InputError: model.loss: got 'cross_entropy', expected a loss for one output: 'binary_cross_entropy' (a sigmoid output; a softmax over one output is always 1, so every gradient would be 0), or output >= 2
+        """
+        if self.output == "softmax" and outputs < 2:
+            raise InputError("model.loss", self.name, "a loss for one output: 'binary_cross_entropy' (a sigmoid output; "
+                             "a softmax over one output is always 1, so every gradient would be 0), or output >= 2")
+        if self.output != "identity" and output_activation not in ("identity", self.output):
+            raise InputError("model.output_activation", output_activation,
+                             f"'identity' with loss = {self.name!r} (it puts a {self.output} on the outputs itself)")
 
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"
@@ -292,12 +320,13 @@ def register_activation(
 def register_loss(name: str, form: Callable[[Expr, Expr], Expr], *, output: str = "identity", note: str = "") -> Loss:
     """Register the per-step loss ``name``: ``form(yhat, y)`` is one output
     component's term (``(ŷ − y)⁴`` …), written with registered functions;
-    ``output="softmax"`` puts a softmax before it.  Returns the :class:`Loss`."""
+    ``output="softmax"`` puts a softmax before it, ``output="sigmoid"`` a
+    sigmoid on each output.  Returns the :class:`Loss`."""
     _check_name(name, LOSSES, "loss")
     if not callable(form):
         raise InputTypeError("form", form, "a function of (yhat, y) returning a sympy expression")
-    if output not in ("identity", "softmax"):
-        raise InputError("output", output, "'identity' or 'softmax'")
+    if output not in LOSS_OUTPUTS:
+        raise InputError("output", output, "one of " + ", ".join(repr(o) for o in LOSS_OUTPUTS))
     loss = Loss(name, form, output, note)
     LOSSES[name] = loss
     return loss
@@ -351,12 +380,27 @@ def _error(yhat: Expr, y: Expr) -> Expr:
     return Add(yhat, -y, evaluate=False)
 
 
+def _negated(term: Expr) -> Expr:
+    """−term, written as a negation (printed ``− y log ŷ``, never ``+ −1 × …``)."""
+    return sympy.Mul(S.NegativeOne, term, evaluate=False)
+
+
+def _binary_cross_entropy(yhat: Expr, y: Expr) -> Expr:
+    return Add(_negated(Times(y, sympy.log(yhat))),
+               _negated(Times(Add(S.One, -y, evaluate=False), sympy.log(Add(S.One, -yhat, evaluate=False)))),
+               evaluate=False)
+
+
+# Cross-entropy and binary cross-entropy as in Goodfellow, Bengio & Courville (2016), §6.2.2.2–3, and
+# PyTorch's CrossEntropyLoss and BCEWithLogitsLoss: with their softmax or sigmoid, ∂L_t/∂o_t = ŷ_t − y_t.
 for _loss in (
     Loss("squared", lambda yhat, y: Pow(_error(yhat, y), 2, evaluate=False), "identity", "L_t = (ŷ_t − y_t)²"),
     Loss("half_squared", lambda yhat, y: Times(Rational(1, 2), Pow(_error(yhat, y), 2, evaluate=False)), "identity",
          "L_t = ½(ŷ_t − y_t)²"),
-    Loss("cross_entropy", lambda yhat, y: Times(-1, y, sympy.log(yhat)), "softmax",
-         "L_t = −Σ_k y_{t,k} log ŷ_{t,k}, ŷ_t = softmax(o_t)"),
+    Loss("cross_entropy", lambda yhat, y: _negated(Times(y, sympy.log(yhat))), "softmax",
+         "L_t = −Σ_k y_{t,k} log ŷ_{t,k}, ŷ_t = softmax(o_t)", _error),
+    Loss("binary_cross_entropy", _binary_cross_entropy, "sigmoid",
+         "L_t = −(y_t log ŷ_t + (1 − y_t) log(1 − ŷ_t)), ŷ_t = σ(o_t)", _error),
 ):
     LOSSES[_loss.name] = _loss
     _BUILT_IN.add(_loss.name)

@@ -47,12 +47,12 @@ from .exercise import Exercise, Question
 from .cells import gru_cell, lstm_cell
 from .cells import Cell, elman_cell
 from .graph import Graph
-from .models import unroll
+from .models import REDUCTIONS, unroll
 from .rules import ACTIVATIONS, LOSSES, relu
 from .numbers import parse_number
 from .evaluation import evaluate
 
-__all__ = ["activations", "losses", "cells", "graphs", "values", "exercises", "CELL_KINDS"]
+__all__ = ["activations", "losses", "reductions", "cells", "graphs", "values", "exercises", "CELL_KINDS"]
 
 
 def _describe(name: str, value: object) -> str:
@@ -97,8 +97,33 @@ def activations() -> SearchStrategy[str]:
 
 
 def losses() -> SearchStrategy[str]:
-    """Names of the registered per-step losses."""
+    """Names of the registered per-step losses (``squared``, ``half_squared``,
+    ``cross_entropy``, ``binary_cross_entropy`` and yours)."""
     return st.sampled_from(tuple(LOSSES))
+
+
+def reductions() -> SearchStrategy[str]:
+    """How a graph's total loss is made of its per-step losses: ``"sum"`` or ``"mean"``."""
+    return st.sampled_from(REDUCTIONS)
+
+
+def _fitted(build: Any, k: Mapping[str, Any], **strategies: SearchStrategy) -> SearchStrategy[Cell]:
+    """Cells of ``build`` whose loss fits its outputs: a softmax loss (cross-entropy) is
+    drawn with two outputs or more (a drawn 1 becomes 2), and a loss that brings its own
+    output (softmax, sigmoid) with no other output activation."""
+    shared = _shared(k)
+
+    @st.composite
+    def cell(draw: Any) -> Cell:
+        options = {name: draw(s) for name, s in {**shared, **strategies}.items()}
+        output = LOSSES[options["loss"]].output
+        if output == "softmax":
+            options["output"] = max(options["output"], 2)
+        if output != "identity" and "output_activation" in options:
+            options["output_activation"] = "identity"
+        return build(**options)
+
+    return cell()
 
 
 def _sizes(name: str, value: object) -> SearchStrategy[int]:
@@ -136,25 +161,23 @@ def _shared(k: Mapping[str, Any]) -> dict[str, SearchStrategy]:
 
 
 def _elman_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
-    return st.builds(
-        elman_cell,
+    return _fitted(
+        elman_cell, k,
         activation=_options("activation", k["activation"], ACTIVATIONS),
         output_activation=_options("output_activation", k["output_activation"], ACTIVATIONS),
-        **_shared(k),
     )
 
 
 def _gru_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
-    return st.builds(
-        gru_cell,
+    return _fitted(
+        gru_cell, k,
         reset=_options("reset", k["reset"], ("before", "after")),
         output_activation=_options("output_activation", k["output_activation"], ACTIVATIONS),
-        **_shared(k),
     )
 
 
 def _lstm_cells(k: Mapping[str, Any]) -> SearchStrategy[Cell]:
-    return st.builds(lstm_cell, **_shared(k))
+    return _fitted(lstm_cell, k)
 
 
 #: Cell kinds :func:`cells` can draw: each builds its strategy from the
@@ -181,8 +204,11 @@ def cells(
     ``output_activation`` (Elman, GRU) name activations; ``bias`` is True or
     False; ``loss`` names a loss; ``reset`` is the GRU's ``"before"`` or
     ``"after"``; ``hidden``, ``input`` and ``output`` are vector sizes (1, the
-    default, for scalars; None for 1 to 3).  Where the loss is charged
-    (``loss_at``) belongs to the unrolled graph: see :func:`graphs`.
+    default, for scalars; None for 1 to 3).  A cross-entropy cell is drawn
+    with two outputs or more, and a loss that brings its own output (softmax,
+    sigmoid) with an identity ``output_activation``.  Where the loss is charged
+    (``loss_at``) and how it is reduced belong to the unrolled graph: see
+    :func:`graphs`.
 
     >>> from hypothesis import Phase, find, settings
     >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
@@ -231,13 +257,15 @@ def graphs(
     max_steps: int = 4,
     cells: Any = None,
     loss_at: Any = None,
+    reduction: Any = None,
 ) -> SearchStrategy[Graph]:
     """Unrolled :class:`rnnsym.Graph` objects of ``min_steps`` to ``max_steps`` steps.
 
     ``cells`` is a :class:`rnnsym.Cell`, a strategy of them, or None for
     :func:`cells`\\(); ``loss_at`` is ``"all"``, ``"last"``, a strategy
     drawing what :func:`rnnsym.unroll` accepts, or None for either ``"all"``
-    or a non-empty set of steps.
+    or a non-empty set of steps; ``reduction`` is ``"sum"``, ``"mean"``, a list
+    of them, a strategy, or None for either (:func:`reductions`).
 
     >>> from hypothesis import Phase, find, settings
     >>> quick = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
@@ -256,13 +284,14 @@ def graphs(
     if loss_at is not None and not isinstance(loss_at, SearchStrategy) and loss_at not in ("all", "last"):
         raise InvalidArgument(f"{_describe('loss_at', loss_at)} must be 'all', 'last', a strategy or None")
     cell_strategy = _strategy_of("cells", cells, Cell, _any_cell)
+    reduction_strategy = _options("reduction", reduction, REDUCTIONS)
 
     @st.composite
     def draw_graph(draw: Any) -> Graph:
         cell = draw(cell_strategy)
         steps = draw(st.integers(min_steps, max_steps))
         try:
-            return unroll(cell, steps, draw(_loss_steps(steps, loss_at)))
+            return unroll(cell, steps, draw(_loss_steps(steps, loss_at)), draw(reduction_strategy))
         except RnnsymError as error:
             raise InvalidArgument(f"graphs(loss_at=...) drew a value rnnsym.unroll refuses: {error}") from None
 

@@ -6,9 +6,11 @@ Written from the equations, not from rnnsym's code, to cross-check the engine
     z_t  = h_{t-1} W_h + x_t W_x (+ b_h)        h_t    = f(z_t)
     o_t  = h_t W_y (+ b_y)                       yhat_t = g(o_t)
     L_t  = (yhat_t - y_t)^2  or  (yhat_t - y_t)^2 / 2,   L = sum of L_t over the loss steps
+                                                          (or their mean, reduction "mean")
 
 or, for the cross-entropy loss, yhat_t = softmax(o_t) (which for one output is
-exp(o_t) / exp(o_t) = 1, whatever g) and L_t = -y_t log yhat_t.
+exp(o_t) / exp(o_t) = 1, whatever g) and L_t = -y_t log yhat_t; for the binary
+cross-entropy, yhat_t = sigmoid(o_t) and L_t = -(y_t log yhat_t + (1 - y_t) log(1 - yhat_t)).
 
 f and g are identity, tanh, sigmoid or relu, with relu'(0) taken as 0.  With
 identity and relu only, every number is a :class:`fractions.Fraction` and the
@@ -69,6 +71,7 @@ class Model:
     bias: bool = False
     loss: str = "squared"
     loss_at: tuple[int, ...] | None = None  # None: every step
+    reduction: str = "sum"  # or "mean": L = (1/|loss steps|) Σ_t L_t
 
     @property
     def loss_steps(self) -> tuple[int, ...]:
@@ -76,7 +79,7 @@ class Model:
 
     @property
     def exact(self) -> bool:
-        output = "identity" if self.loss == "cross_entropy" else self.output_activation  # softmax replaces it
+        output = {"cross_entropy": "identity", "binary_cross_entropy": "sigmoid"}.get(self.loss, self.output_activation)
         return self.activation in EXACT and output in EXACT
 
 
@@ -109,8 +112,11 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
     f, df = FUNCTIONS[model.activation]
     g, dg = FUNCTIONS[model.output_activation]
     softmax = model.loss == "cross_entropy"
+    binary = model.loss == "binary_cross_entropy"
     if softmax:  # d softmax(o)/do = yhat (1 - yhat) for one output
         dg = lambda o, out: out * (1 - out)  # noqa: E731
+    if binary:  # yhat = sigmoid(o)
+        g, dg = FUNCTIONS["sigmoid"]
     T = model.steps
     zero = v["W_h"] * 0
     b_h = v["b_h"] if model.bias else zero
@@ -127,22 +133,30 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
         error = fw[f"yhat_{t}"] - v[f"y_{t}"]
         if softmax:
             fw[f"L_{t}"] = -v[f"y_{t}"] * (zero if fw[f"yhat_{t}"] == 1 else mpmath.log(fw[f"yhat_{t}"]))
+        elif binary:
+            y, p = v[f"y_{t}"], fw[f"yhat_{t}"]
+            fw[f"L_{t}"] = -(y * mpmath.log(p) + (1 - y) * mpmath.log(1 - p))
         else:
             fw[f"L_{t}"] = error * error / 2 if half else error * error
         total += fw[f"L_{t}"]
-    fw["L"] = total
+    weight = (zero + 1) / len(model.loss_steps) if model.reduction == "mean" else zero + 1  # dL/dL_t
+    fw["L"] = total * weight
 
     grad = {name: zero for name in ("W_h", "W_x", "W_y", "b_h", "b_y")}
     carry = zero  # dL/dz_{t+1}
     for t in range(T, 0, -1):
         if t in model.loss_steps:
             error = fw[f"yhat_{t}"] - v[f"y_{t}"]
-            grad[f"L_{t}"] = zero + 1
+            grad[f"L_{t}"] = weight
             if softmax:
-                grad[f"yhat_{t}"] = -v[f"y_{t}"] / fw[f"yhat_{t}"]
+                grad[f"yhat_{t}"] = -v[f"y_{t}"] / fw[f"yhat_{t}"] * weight
                 grad[f"y_{t}"] = zero  # -log yhat_t = -log 1
+            elif binary:
+                y, p = v[f"y_{t}"], fw[f"yhat_{t}"]
+                grad[f"yhat_{t}"] = (-y / p + (1 - y) / (1 - p)) * weight
+                grad[f"y_{t}"] = (-mpmath.log(p) + mpmath.log(1 - p)) * weight
             else:
-                grad[f"yhat_{t}"] = error if half else 2 * error
+                grad[f"yhat_{t}"] = (error if half else 2 * error) * weight
                 grad[f"y_{t}"] = -grad[f"yhat_{t}"]
         else:
             grad[f"yhat_{t}"] = zero

@@ -109,33 +109,38 @@ def _loss_equations(loss: str, outputs: list[Symbol], targets: list[Symbol], log
 
 
 def _outputs(
-    readout: list[Expr], k: int, output_activation: str, loss: str, indexed: bool
+    readout: list[Expr], k: int, output_activation: str, loss: str, indexed: bool, logits: str = "o"
 ) -> tuple[list[Equation], list[Symbol], list[Symbol] | None]:
-    """Equations for ŷ_t (through o_t when an activation or softmax applies)."""
+    """Equations for ŷ_t (through the readout ``logits``, o_t, before an activation, softmax or σ)."""
     yhat = _vector("yhat", k, indexed=indexed)
     names = [placeholder(s)[0] for s in yhat]
     if LOSSES[loss].output == "softmax":
-        o = _vector("o", k, indexed=indexed)
+        o = _vector(logits, k, indexed=indexed)
         onames = [placeholder(s)[0] for s in o]
         eqs = [Equation(n, r) for n, r in zip(onames, readout)]
         denominator = Add(*[sympy.exp(s) for s in o], evaluate=False)
         for j, name in enumerate(names):
-            given = {o[i]: (Juxt(yhat[j], Add(1, -yhat[j], evaluate=False)) if i == j else Juxt(-1, yhat[j], yhat[i])) for i in range(k)}
+            given = {o[i]: (Juxt(yhat[j], Add(1, -yhat[j], evaluate=False)) if i == j
+                            else sympy.Mul(-1, Juxt(yhat[j], yhat[i]), evaluate=False)) for i in range(k)}
             eqs.append(Equation(name, sympy.exp(o[j]) / denominator, "output", given))
         return eqs, yhat, o
+    if LOSSES[loss].output == "sigmoid":
+        output_activation = "sigmoid"  # binary cross-entropy: ŷ_t = σ(o_t), each output on its own
     if output_activation == "identity":
         return [Equation(n, r, "output") for n, r in zip(names, readout)], yhat, None
-    o = _vector("o", k, indexed=indexed)
+    o = _vector(logits, k, indexed=indexed)
     onames = [placeholder(s)[0] for s in o]
     eqs = [Equation(n, r) for n, r in zip(onames, readout)]
     eqs += [Equation(n, ACTIVATIONS[output_activation].apply(s), "output") for n, s in zip(names, o)]
     return eqs, yhat, o
 
 
-def _readout(h: list[Symbol], k: int, bias: bool, loss: str, output_activation: str) -> tuple[list[Equation], tuple[str, ...]]:
+def _readout(h: list[Symbol], k: int, bias: bool, loss: str, output_activation: str,
+             logits: str = "o") -> tuple[list[Equation], tuple[str, ...]]:
     """The output and loss equations of a gated cell, ŷ_t = W_y h_t [+ b_y], and their parameters."""
     W_y, b_y = _matrix("W_y", k, len(h)), _bias("b_y", k)
-    outputs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, output_activation, loss, False)
+    outputs, yhat, logits = _outputs(_affine([(W_y, h)], b_y if bias else None), k, output_activation, loss, False,
+                                     logits)
     equations = outputs + _loss_equations(loss, yhat, _vector("y", k), logits)
     return equations, _names(W_y) + (_names(b_y) if bias else ())
 
@@ -144,7 +149,8 @@ def _common(loss, output_activation, bias, n, m, k):
     _choice("model.loss", loss, LOSSES)
     _choice("model.output_activation", output_activation, ACTIVATIONS)
     _check_bool("model.bias", bias)
-    return _size("model.hidden", n), _size("model.input", m), _size("model.output", k)
+    sizes = _size("model.hidden", n), _size("model.input", m), _size("model.output", k)
+    return LOSSES[loss].check(output_activation, sizes[2]) or sizes
 
 
 def elman_cell(
@@ -160,8 +166,8 @@ def elman_cell(
 
     z_t = W_h h_{t−1} + W_x x_t [+ b_h] and h_t = act(z_t) (no z_t for the
     identity), ŷ_t = W_y h_t [+ b_y] (through ``output_activation`` via o_t,
-    or softmax with ``loss="cross_entropy"``), L_t by ``loss``.  Scalars are
-    written h_{t−1} × W_h as in the reference exercise.
+    softmax with ``loss="cross_entropy"``, σ with ``"binary_cross_entropy"``),
+    L_t by ``loss``.  Scalars are written h_{t−1} × W_h as in the reference exercise.
 
     >>> elman_cell("tanh", hidden=2)
     Cell(elman: z, h, yhat; loss=squared)
@@ -275,7 +281,8 @@ def lstm_cell(
 
     - i_t = σ(W_xi x_t + W_hi h_{t−1} + b_i), f_t = σ(W_xf x_t + W_hf h_{t−1} + b_f)
     - g_t = tanh(W_xg x_t + W_hg h_{t−1} + b_g), o_t = σ(W_xo x_t + W_ho h_{t−1} + b_o)
-    - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y].
+    - c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,  h_t = o_t ⊙ tanh(c_t);  ŷ_t = W_y h_t [+ b_y], or
+      softmax(a_t) or σ(a_t), a_t = W_y h_t [+ b_y], with a loss that brings its output.
 
     This is ``torch.nn.LSTMCell``
     (https://pytorch.org/docs/stable/generated/torch.nn.LSTMCell.html) with
@@ -288,9 +295,8 @@ def lstm_cell(
     Cell(lstm: i, f, g, o, c, h, yhat; loss=squared)
     """
     n, m, k = _common(loss, output_activation, bias, hidden, input, output)
-    _choice("model.loss", loss, LOSSES)
-    if LOSSES[loss].output != "identity" or output_activation != "identity":
-        raise InputError("model.loss", loss, "'squared' or 'half_squared' with an identity output for the LSTM (o names its output gate)")
+    if output_activation != "identity":
+        raise InputError("model.output_activation", output_activation, "'identity' for the LSTM")
     x, h_prev, c_prev = _vector("x", m), _vector("h", n, prev), _vector("c", n, prev)
     gates = {"i": (sigmoid, "W_xi", "W_hi", "b_i"), "f": (sigmoid, "W_xf", "W_hf", "b_f"),
              "g": (sympy.tanh, "W_xg", "W_hg", "b_g"), "o": (sigmoid, "W_xo", "W_ho", "b_o")}
@@ -306,7 +312,8 @@ def lstm_cell(
         equations.append(Equation(placeholder(c[j])[0], form, "state"))
     for j in range(n):
         equations.append(Equation(placeholder(h[j])[0], Times(o_[j], sympy.tanh(c[j])), "state"))
-    readout, readout_parameters = _readout(h, k, bias, loss, "identity")
+    # o_t is the output gate: the readout before a softmax or sigmoid is a_t
+    readout, readout_parameters = _readout(h, k, bias, loss, "identity", logits="a")
     equations += readout
     parameters = _names(*W.values()) + (_names(*b.values()) if bias else ()) + readout_parameters
     options = {"bias": bias, "loss": loss, "hidden": n, "input": m, "output": k}

@@ -20,9 +20,10 @@ from sympy import Add, Expr, Symbol
 
 from ..cells import now
 from ..evaluation import GUARD
-from ..forms import Partial, substitute, total
+from ..forms import Partial, Times, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
+from ..printing.printer import TIMES
 from ..rules import relu
 from .step import Step
 
@@ -40,7 +41,24 @@ class Dots(sympy.Expr):
     def _sympystr(self, printer) -> str:
         return "…"
 
-__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots", "EXACT_STEPS"]
+class Where(sympy.Expr):
+    """``expr`` under a stated ``condition``, as written: ŷ_t − y_t if Σ_k y_{t,k} = 1."""
+
+    is_commutative = True
+
+    def __new__(cls, expr: Expr, condition: Expr) -> "Where":
+        return sympy.Expr.__new__(cls, expr, condition)
+
+    def _rnnsym_latex(self, printer) -> str:
+        return rf"{printer._print(self.args[0])} \quad \text{{if }} {printer._print(self.args[1])}"
+
+    _latex = _rnnsym_latex
+
+    def _sympystr(self, printer) -> str:
+        return f"{printer._print(self.args[0])} if {printer._print(self.args[1])}"
+
+
+__all__ = ["derivation_lines", "derivation_tables", "plan", "kink_notes", "Dots", "Where", "EXACT_STEPS"]
 
 #: A model whose values are irrational is written with exact values up to this many steps, in decimals beyond.
 EXACT_STEPS = 50
@@ -138,7 +156,12 @@ class _Context:
 
     def _sum(self, step: Any, lhs: str) -> Line:
         form = step.forms[-1]
-        terms = form.args if isinstance(form, Add) else (form,)
+        weight = None
+        if isinstance(form, Times) and len(form.args) == 2 and form.args[0].is_Rational:
+            weight, inner = form.args  # a mean over time: 1/T × (the sum of the terms)
+        else:
+            inner = form
+        terms = inner.args if isinstance(inner, Add) else (inner,)
         values = [self.evaluate(t) for t in terms]
         value = self.evaluate(form)
         shown = self._value(form, value)
@@ -150,6 +173,8 @@ class _Context:
         text = ("-" if values[0] < 0 else "") + terms[0]
         for v, term in zip(values[1:], terms[1:]):
             text += f" {'-' if v < 0 else '+'} {term}"
+        if weight is not None:
+            text = rf"{self.printer.doprint(weight)} {TIMES[self.options.times]} \left({text}\right)"
         return Line((lhs, text, shown))
 
 
@@ -210,10 +235,13 @@ def _computation(derivation: Any, options: RenderOptions) -> list[Any] | None:
         if skipped:
             out.append(_ELLIPSIS)
             skipped = False
-        if t is None and graph.assignment(s.lhs).role == "total" and len(s.forms[0].args) > 2 * options.window + 1:
-            terms = list(s.forms[0].args)
+        form = s.forms[0] if t is None and s.forms else None
+        weight, inner = (form.args if isinstance(form, Times) and len(form.args) == 2 and form.args[0].is_Rational
+                         else (None, form))  # a mean over time: 1/T × (the sum)
+        if t is None and graph.assignment(s.lhs).role == "total" and len(inner.args) > 2 * options.window + 1:
+            terms = list(inner.args)
             short = total(terms[: options.window] + [Dots()] + terms[-options.window:])
-            out.append(Step(s.lhs, (short,), "value"))
+            out.append(Step(s.lhs, (short if weight is None else Times(weight, short),), "value"))
         else:
             out.append(s)
     return out

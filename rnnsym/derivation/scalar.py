@@ -37,14 +37,20 @@ from __future__ import annotations
 import sympy
 from sympy import Expr, S, Symbol
 
+from sympy import Add
+
+from ..cells import now, placeholder
 from ..errors import InputError
-from ..forms import Juxt, Partial, Times, product, substitute, total
+from ..forms import Gradient, Juxt, Partial, Times, product, substitute, total
+from ..partials import partial_form
+from ..rules import LOSSES
 from ..graph import Graph
 from ..printing import Printer, RenderOptions, width
 from .core import SPLITS, ChainDerivation
+from .lines import Where
 from .step import Step
 
-__all__ = ["derive_scalar", "compute", "derivative", "path_form", "MAX_PATHS", "MAX_WIDTH", "NAMED_WIDTH"]
+__all__ = ["derive_scalar", "compute", "derivative", "path_form", "signed_product", "simplification", "MAX_PATHS", "MAX_WIDTH", "NAMED_WIDTH"]
 
 #: The textbook (per loss term) form is chosen when it has at most this many path products …
 MAX_PATHS = 8
@@ -119,6 +125,25 @@ def path_form(graph: Graph, target: Symbol, source: Symbol) -> Expr:
     return nested[target]
 
 
+def signed_product(factors: list[Expr]) -> Expr:
+    """The product of a chain's ``factors``, each keeping its own sign: a negative
+    factor stays a factor (printed in brackets) rather than being merged into one
+    sign in front, so that each printed factor is the derivative it is named as.
+    Factors equal to 1 are dropped; without a negative factor this is :func:`product`.
+
+    >>> from rnnsym.notation import symbol
+    >>> y, h = symbol("y_1"), symbol("h_1")
+    >>> signed_product([sympy.Mul(-1, y, evaluate=False), sympy.Mul(-1, h, evaluate=False)])
+    Times(-y_1, -h_1)
+    """
+    if any(f == 0 for f in factors):
+        return S.Zero
+    kept = [f for f in factors if f != 1]
+    if len(kept) < 2 or not any(f.could_extract_minus_sign() and not f.is_Number for f in kept):
+        return product(factors)
+    return Times(*kept)
+
+
 class _Builder:
     """What the lines of ∂A/∂B need to know of the graph."""
 
@@ -148,7 +173,7 @@ class _Builder:
                 symbolic.append(a.partials[dep])
             else:
                 named.append(Times(Partial(target, dep, self.is_local(target, dep)), Partial(dep, self.wrt)))
-                symbolic.append(product([a.partials[dep], path_form(self.graph, dep, self.wrt)]))
+                symbolic.append(signed_product([a.partials[dep], path_form(self.graph, dep, self.wrt)]))
         forms = (total(named), total(symbolic))
         if forms[0] == forms[1] or all(isinstance(n, Partial) for n in named) and len(named) == 1:
             forms = forms[1:]
@@ -161,10 +186,21 @@ class _Builder:
             return (Step(Partial(A, B), (S.Zero,)),)
         if graph.assignment(A).role == "total" and B not in graph.assignment(A).dependencies:
             terms = [Partial(t, B) for t in self.through(A)]
+            weight = graph.assignment(A).weight
+            if weight == 1:
+                return (
+                    Step(Partial(A, B), (total(terms),), "split"),
+                    *[self.chain(t.of) for t in terms],
+                    Step(Partial(A, B), (total(terms),), "sum"),
+                )
+            # a mean over time: ∂L/∂L_t = 1/T, written once at a generic step, then factored out
+            mean = Times(weight, total(terms))
+            named = total([Times(Partial(A, t.of), t) for t in terms])
             return (
-                Step(Partial(A, B), (total(terms),), "split"),
+                Step(Partial(A, now("L")), (weight,), "local"),
+                Step(Partial(A, B), (named, mean), "split"),
                 *[self.chain(t.of) for t in terms],
-                Step(Partial(A, B), (total(terms),), "sum"),
+                Step(Partial(A, B), (mean,), "sum"),
             )
         return (self.chain(A),)
 
@@ -217,7 +253,7 @@ class _Builder:
                     symbolic.append(local)
                 else:
                     named.append(Times(Partial(A, v), Partial(v, q, mark)))
-                    symbolic.append(product([Partial(A, v), local]))
+                    symbolic.append(signed_product([Partial(A, v), local]))
                 when.append(graph.assignment(v).step)
             return named, symbolic, when
 
@@ -227,7 +263,8 @@ class _Builder:
                 continue
             named, symbolic, _ = terms(q, final=False)
             forms = (total(named), total(symbolic))
-            steps.append(Step(Partial(A, q), forms if forms[0] != forms[1] else forms[1:]))
+            forms = forms if forms[0] != forms[1] and forms[0] != Partial(A, q) else forms[1:]
+            steps.append(Step(Partial(A, q), forms))
         named, symbolic, when = terms(B, final=True)
         final = (total(named), total(symbolic))
         steps.append(Step(Partial(A, B), final if final[0] != final[1] else final[1:]))
@@ -258,7 +295,68 @@ def _recall(graph: Graph, of: Symbol, wrt: Symbol) -> tuple[Step, ...]:
         else:
             forms = (a.form,)
         shown.append(Step(q, forms, "recall"))
-    return tuple(reversed(shown))
+    found = _logits(graph)
+    paired = found is not None and any(graph.assignment(q).template is not None
+                                       and graph.assignment(q).template.base.partition("[")[0] == found[0]
+                                       and q != of for q in nodes)
+    return tuple(reversed(shown)) + (simplification(graph) if paired else ())
+
+
+def _logits(graph: Graph) -> tuple[str, str] | None:
+    """(the readout base before the loss's own output, the output's kind), when the
+    cell's loss brings a softmax or sigmoid with it (cross-entropy, binary cross-entropy)."""
+    loss = LOSSES.get(graph.cell.options.get("loss", ""))
+    if loss is None or loss.simplified is None:
+        return None
+    for e in graph.cell.equations:
+        if e.role == "output":
+            for s in e.partials:
+                ph = placeholder(s)
+                if ph is not None and ph[0] != e.base:
+                    return ph[0].partition("[")[0], loss.output
+    return None
+
+
+def simplification(graph: Graph) -> tuple[Step, ...]:
+    """The textbook simplification of a loss paired with its output, at a generic step t:
+    ∂L_t/∂o_t = ∂L_t/∂ŷ_t × ∂ŷ_t/∂o_t = ŷ_t − y_t for binary cross-entropy after a
+    sigmoid, and ∂L_t/∂o_{t,k} = Σ_j ∂L_t/∂ŷ_{t,j} × ∂ŷ_{t,j}/∂o_{t,k} = ŷ_{t,k} Σ_j y_{t,j} − y_{t,k}
+    = ŷ_{t,k} − y_{t,k} for cross-entropy after a softmax (targets summing to 1), each
+    also in matrix form, ∇_{o_t} L_t = ŷ_t − y_t (Goodfellow et al., 2016, §6.2.2).
+    None for other losses.
+
+    >>> from rnnsym.models import elman
+    >>> for step in simplification(elman(2, loss="binary_cross_entropy")):
+    ...     print(step)
+    Step(recall: ∂L__now/∂o__now = ∂L__now/∂yhat__now × ∂yhat__now/∂o__now = (-y__now × 1/yhat__now + (1 - y__now) × 1/(1 - yhat__now)) × yhat__now (1 - yhat__now) = yhat__now - y__now)
+    """
+    found = _logits(graph)
+    if found is None:
+        return ()
+    base, kind = found
+    loss = LOSSES[graph.cell.options["loss"]]
+    k = graph.cell.sizes.get("y", 1) if graph.cell.sizes else 1
+    L = now("L")
+    if kind == "sigmoid":
+        unit = (lambda name: now(name)) if k == 1 else (lambda name: now(f"{name}[k]"))
+        yhat, y, o = unit("yhat"), unit("y"), unit(base)
+        named = Times(Partial(L, yhat), Partial(yhat, o))
+        written = signed_product([partial_form(loss.form(yhat, y), yhat), Juxt(yhat, Add(1, -yhat, evaluate=False))])
+        steps = [Step(Partial(L, o), (named, written, loss.simplified(yhat, y)), "recall")]
+        if k > 1:
+            steps.append(Step(Gradient(L, now(base)), (loss.simplified(now("yhat"), now("y")),), "recall"))
+        return tuple(steps)
+    j = Symbol("j", integer=True)
+    yhat_j, y_j, o_k = now("yhat[j]"), now("y[j]"), now(f"{base}[k]")
+    yhat_k, y_k = now("yhat[k]"), now("y[k]")
+    targets = sympy.Sum(y_j, (j, 1, k))
+    one_hot = sympy.Eq(targets, 1, evaluate=False)
+    return (
+        Step(Partial(L, o_k), (sympy.Sum(Times(Partial(L, yhat_j), Partial(yhat_j, o_k)), (j, 1, k)),
+                               Add(Juxt(yhat_k, targets), -y_k, evaluate=False),
+                               Where(loss.simplified(yhat_k, y_k), one_hot)), "recall"),
+        Step(Gradient(L, now(base)), (Where(loss.simplified(now("yhat"), now("y")), one_hot),), "recall"),
+    )
 
 
 def derive_scalar(graph: Graph, of: str = "L", wrt: str = "W_h", split: str = "auto") -> ChainDerivation:

@@ -216,8 +216,9 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
     loss = LOSSES[o["loss"]]
     rule = ACTIVATIONS[o["activation"]]
     print_ = Printer(options).doprint
-    out_base = "o" if loss.output == "softmax" else "yhat"
+    out_base = "o" if loss.output in ("softmax", "sigmoid") else "yhat"
     L = symbol("L")
+    weight = g.assignment(g.loss).weight
 
     def at(base: str, t: object) -> Symbol:
         return symbol(f"{base}_{t}")
@@ -267,12 +268,18 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
             tex = (rf"\left(\mathbf{{1}}^{{\top}} {print_(at('y', t))}\right) {print_(at('yhat', t))} - "
                    rf"{print_(at('y', t))}")
             f = lambda ev, env, p=pred, y=target: sum(y(ev, env)) * p(ev, env) - y(ev, env)  # noqa: E731
+        elif loss.output == "sigmoid":  # binary cross-entropy after a sigmoid: ∇_{o_t} L_t = ŷ_t − y_t
+            tex = rf"{print_(at('yhat', t))} - {print_(at('y', t))}"
+            f = lambda ev, env, p=pred, y=target: p(ev, env) - y(ev, env)  # noqa: E731
         else:
             form = partial_form(loss.form(at("yhat", t), at("y", t)), at("yhat", t))
             tex = print_(form)
             value = plain(form)
             f = (lambda ev, env, p=pred, y=target, value=value, t=t: column(  # noqa: E731
                 [value.xreplace({at("yhat", t): pi, at("y", t): yi}) for pi, yi in zip(p(ev, env), y(ev, env))]))
+        if weight != 1:  # a mean over time: ∂L/∂L_t = 1/T scales each term's gradient
+            tex = rf"{print_(weight)} \left({tex}\right)"
+            f = (lambda ev, env, f=f: weight * f(ev, env))  # noqa: E731
         steps.append(MatrixStep(print_(Gradient(L, at(out_base, t))), tex, grad(out_base, t, k), f))
     for t in range(T, 0, -1):
         parts, fs = [], []

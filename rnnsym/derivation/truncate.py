@@ -169,12 +169,14 @@ def _uses(graph: Graph, of: Symbol, wrt: Symbol) -> list[tuple[Symbol, int, list
 def _contributions(evaluator: Evaluation, of: Symbol, wrt: Symbol) -> dict[tuple[int, int], Expr]:
     graph = evaluator.graph
     out: dict[tuple[int, int], Expr] = {}
+    total_ = graph.assignment(of)
+    weight = total_.weight if total_.role == "total" else S.One  # ∂L/∂L_t: 1, or 1/T for a mean
     for term, t, users in _uses(graph, of, wrt):
         for v in users:
             local = evaluator.partial(Partial(v, wrt, True))
             value = local if v == term else evaluator.partial(Partial(term, v)) * local
             key = (t, graph.assignment(v).step)
-            out[key] = out.get(key, S.Zero) + value
+            out[key] = out.get(key, S.Zero) + value * weight
     return out
 
 
@@ -297,15 +299,20 @@ def truncated(graph: Graph, of: str, wrt: str, k: object, convention: str = "per
         kept_groups.append(total([n for n, _ in kept]))
         dropped_groups.append(total([n for n, _ in dropped]))
     whole, several = Partial(A, B), len(uses) > 1
+    weight = graph.assignment(A).weight if graph.assignment(A).role == "total" else S.One
+
+    def scaled(form: Expr) -> Expr:  # a mean over time: 1/T × (the sum over its terms)
+        return form if weight == 1 else Times(weight, form)
+
     steps = [Step(whole, (Add(Kept(A, B, rule), Dropped(A, B, rule), evaluate=False),), "split")]
     if several:
-        steps.append(Step(Kept(A, B, rule), (total([Kept(term, B, rule) for term, _, _ in uses]),), "split"))
+        steps.append(Step(Kept(A, B, rule), (scaled(total([Kept(term, B, rule) for term, _, _ in uses])),), "split"))
     steps += per_term
     kept_all, dropped_all = total(kept_groups), total(dropped_groups)
     if several:
-        steps.append(Step(Kept(A, B, rule), (Add(*kept_groups, evaluate=False),), "sum"))
-        steps.append(Step(Dropped(A, B, rule), (Add(*dropped_groups, evaluate=False),), "sum"))
-    steps.append(Step(whole, (Add(kept_all, dropped_all, evaluate=False),), "sum"))
+        steps.append(Step(Kept(A, B, rule), (scaled(Add(*kept_groups, evaluate=False)),), "sum"))
+        steps.append(Step(Dropped(A, B, rule), (scaled(Add(*dropped_groups, evaluate=False)),), "sum"))
+    steps.append(Step(whole, (Add(scaled(kept_all), scaled(dropped_all), evaluate=False),), "sum"))
     context = derive_scalar(graph, str(A), str(B)).context
-    return TruncatedDerivation(graph, A, B, tuple(steps), Add(*kept_exprs), "loss", context, truncation=rule,
+    return TruncatedDerivation(graph, A, B, tuple(steps), weight * Add(*kept_exprs), "loss", context, truncation=rule,
                                kept=frozenset(kept_pairs), dropped=frozenset(dropped_pairs))

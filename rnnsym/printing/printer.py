@@ -121,7 +121,9 @@ class Printer(LatexPrinter):
         parts = []
         for i, factor in enumerate(expr.args):
             text = self._print(factor)
-            bracket = isinstance(factor, (Add, Times)) or (i > 0 and text.lstrip().startswith("-"))
+            # a negative factor keeps its sign in brackets (a leading number stays a coefficient)
+            negative = text.lstrip().startswith("-") and (i > 0 or len(expr.args) > 1 and not factor.is_Number)
+            bracket = isinstance(factor, (Add, Times)) or negative
             parts.append(rf"\left({text}\right)" if bracket else text)
         return parts
 

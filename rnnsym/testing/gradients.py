@@ -32,6 +32,7 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
+from ..cells import placeholder
 from ..derivation import Derivation, derive
 from ..errors import InputError, InputTypeError
 from ..evaluation import Evaluation, bind
@@ -78,9 +79,13 @@ def entries(graph: Graph, name: str, field: str = "wrt") -> list[Symbol]:
 
 
 def _sides(derivation: Derivation) -> list[tuple[str, Expr, Expr]]:
-    """(label, lhs, form) for every form of every step, context included."""
+    """(label, lhs, form) for every form of every step, context included; a step
+    written at a generic step t (∂L/∂L_t = 1/T, ∂L_t/∂o_t = ŷ_t − y_t) states a
+    rule, not a value at this point, and is left out."""
     out = []
     for i, step in enumerate(derivation.context + derivation.steps, start=1):
+        if any(placeholder(s) is not None for f in (step.lhs, *step.forms) for s in f.free_symbols):
+            continue
         for j, form in enumerate(step.forms, start=1):
             out.append((f"line {i} ({step.kind}), side {j + 1}: {step.lhs} = {sympy.sstr(form, order='none')}", step.lhs, form))
     return out
