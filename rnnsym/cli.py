@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     check = subcommands.add_parser("check", help="check every answer of an exercise, and an answer key")
     check.add_argument("exercise", nargs="?", help="exercise TOML file (default: the reference exercise)")
     check.add_argument("--expect", metavar="KEY.toml", help="answer key: an [answers] table of labels and numbers or formulas")
+    check.add_argument("--variants", type=_count, metavar="N", help="check N variants drawn from the exercise's draw specs")
+    check.add_argument("--seed", type=_integer, metavar="S", help="the seed of the draws (default 1)")
     check.set_defaults(run=commands.check)
 
     init = subcommands.add_parser("init", help="write an exercise file to start from")

@@ -209,12 +209,26 @@ def check(args: argparse.Namespace) -> int:
     """``rnnsym check``: every answer checked, and an answer key."""
     from .grading import check_exercise, load_key
 
-    exercise = _exercise(args.exercise)
-    key = load_key(args.expect, exercise) if args.expect else None
-    result = check_exercise(exercise, key)
-    print(f"{exercise.title} ({exercise.source})")
-    print(result)
-    return 0 if result.ok else 1
+    if args.variants is None:
+        if args.seed is not None:
+            raise _usage("--seed needs --variants N")
+        exercises = [_exercise(args.exercise)]
+    else:
+        if args.expect:
+            raise _usage("--expect checks one exercise's key: it cannot go with --variants")
+        with _as_flags("seed"):
+            run = prepare([args.exercise] if args.exercise else [], count=args.variants,
+                          seed=1 if args.seed is None else args.seed)
+        print(run.report())
+        exercises = run.exercises
+    ok = True
+    for n, exercise in enumerate(exercises, start=1):
+        key = load_key(args.expect, exercise) if args.expect else None
+        result = check_exercise(exercise, key)
+        print(f"{exercise.title} ({exercise.source}" + (f", variant {n})" if args.variants else ")"))
+        print(result)
+        ok = ok and result.ok
+    return 0 if ok else 1
 
 
 def derive(args: argparse.Namespace) -> int:

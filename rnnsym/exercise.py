@@ -325,7 +325,7 @@ def _no_draw_spec(value: object, field: str) -> None:
     """Refuse a draw spec (a table such as ``{choices = [1, 2]}``) where a number is needed."""
     if isinstance(value, dict):
         raise InputError(field, value, "a number; this is a draw spec, drawn only for variants "
-                         "(rnnsym sheet or rnnsym export with --variants N; rnnsym.variants.draw in Python)")
+                         "(rnnsym sheet, export or check with --variants N; rnnsym.variants.draw in Python)")
     if isinstance(value, list):
         for i, item in enumerate(value, start=1):
             _no_draw_spec(item, f"{field}[{i}]")

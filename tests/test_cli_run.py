@@ -175,3 +175,11 @@ def test_moodle_by_question_puts_each_question_in_a_subcategory(tmp_path):
     categories = [q.findtext("category/text") for q in quiz.iter("question") if q.get("type") == "category"]
     # one subcategory per question of the exercise (a, b, c, d), each holding both variants
     assert sorted(c.rsplit("/", 1)[1] for c in categories) == ["a", "b", "c", "d"]
+
+
+def test_check_draws_and_checks_variants(capsys):
+    assert main(["check", VARIANTS, "--variants", "2", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "variant 1)" in out and "variant 2)" in out and out.count("all agree") == 2
+    assert main(["check", VARIANTS]) == 2  # draw specs need --variants
+    assert "--variants N" in capsys.readouterr().err
