@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import sympy
 from sympy import Expr, S, Symbol
 
+from ..binding import fill_unused
 from ..cells import at_step
 from ..errors import InputError, InputTypeError
 from ..evaluation import Evaluation, bind
@@ -50,20 +51,10 @@ def is_vector(graph: Graph, base: str) -> bool:
     return graph.cell.components(base) != [base]
 
 
-def _needed(graph: Graph, targets: Sequence[Symbol]) -> set[Symbol]:
-    """The leaves the quantities ``targets`` depend on (leaf targets included)."""
-    out = {s for s in targets if graph.is_leaf(s)}
-    for target in targets:
-        if graph.is_leaf(target):
-            continue
-        for q in graph.upstream(target):
-            out.update(d for d in graph.assignment(q).dependencies if graph.is_leaf(d))
-    return out
-
-
 def filled(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict:
     """``values`` with 0 for every leaf ``targets`` do not depend on and that is not given
-    (W_y, b_y, y_t: the flow of h does not need them).
+    (W_y, b_y, y_t: the flow of h does not need them); :func:`rnnsym.binding.fill_unused`
+    for a table of values, anything else refused.
 
     >>> from rnnsym.models import elman
     >>> g = elman(1)
@@ -73,19 +64,7 @@ def filled(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict:
     """
     if not isinstance(values, Mapping):
         raise InputTypeError("values", values, "a table of names and numbers")
-    covered: set[Symbol] = set()
-    leaves = {str(s): s for s in graph.leaves}
-    for key in values:
-        name = str(key).replace(" ", "")
-        if name in leaves:
-            covered.add(leaves[name])
-        covered.update(graph.tensors.get(name, {}).values())
-    needed = _needed(graph, targets)
-    out = dict(values)
-    for name, leaf in leaves.items():
-        if leaf not in covered and leaf not in needed:
-            out[name] = 0
-    return out
+    return fill_unused(graph, values, targets)
 
 
 def leaf_values(graph: Graph, values: Mapping, targets: Sequence[Symbol]) -> dict[Symbol, Expr]:
