@@ -53,7 +53,7 @@ __all__ = ["escape", "vet", "DENIED", "DENIED_ENVIRONMENTS", "Document", "compil
            "DEFAULT_EPOCH", "source_date_epoch"]
 
 #: How to install what ``--pdf`` needs on Debian or Ubuntu.
-INSTALL_HINT = "apt-get install texlive-latex-base texlive-latex-recommended latexmk"
+INSTALL_HINT = "apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures latexmk"
 
 #: Control sequences refused in an author's LaTeX: file and terminal input and output,
 #: programs, macro and environment definitions, catcode and input changes, packages,
