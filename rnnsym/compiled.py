@@ -117,7 +117,12 @@ class CompiledGradient:
         for key in known:
             if key not in values:
                 raise InputError(f"values.{key}", "(missing)", "an array (every leaf of the model needs a value)")
-        arrays = {k: np.asarray(values[k], dtype=np.float64) for k in known}
+        arrays = {}
+        for k in known:
+            try:
+                arrays[k] = np.asarray(values[k], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputTypeError(f"values.{k}", values[k], "numbers (an array of float64)") from None
         batch: int | None = None
         for name, shape in lay["sequences"].items():
             a, full = arrays[name], (T,) + shape
@@ -303,12 +308,22 @@ def _generate(graph, wrt: tuple[str, ...], names: dict) -> str:
             syms |= plain(f).free_symbols
         return {s: code(s) for s in syms}
 
-    def assign(lines: list[str], targets: list[str], exprs: list[Expr], op: str, indent: str) -> None:
+    def assign(lines: list[str], targets: list[str], exprs: list[Expr], op: str, indent: str,
+               rows: dict[str, str] | None = None, total: bool = False) -> None:
+        """``target op expr`` lines after the common subexpressions; ``rows`` respells the
+        rows [t] and [t-1] to compute every step at once, ``total`` sums over those rows."""
         temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("tmp"), optimizations=None)
-        for s, v in temps:
-            lines.append(f"{indent}{s} = {printer.doprint(v)}")
+
+        def spell(e: Expr) -> str:
+            text = printer.doprint(e)
+            for row, spelled in (rows or {}).items():
+                text = text.replace(row, spelled)
+            return text
+
+        for sym, v in temps:
+            lines.append(f"{indent}{sym} = {spell(v)}")
         for target, v in zip(targets, reduced):
-            lines.append(f"{indent}{target} {op} {printer.doprint(v)}")
+            lines.append(f"{indent}{target} {op} " + (f"numpy.sum({spell(v)}, axis=0)" if total else spell(v)))
 
     seq_idents = [ident for comps in names["sequences_components"].values() for _, ident in comps]
     header = _signature(cell, names)
@@ -322,33 +337,25 @@ def _generate(graph, wrt: tuple[str, ...], names: dict) -> str:
         L.append(f"    {_ident(q)} = numpy.zeros((T + 1, B))")
     for b, s0 in state0.items():
         L.append(f"    {b}[0] = {s0}")
-    L.append("    L = numpy.zeros(B)")
     L.append("")
     L.append("    # forward pass")
     L.append("    for t in range(1, T + 1):")
     for e in per_step:
         m = mapping(e)
         assign(L, [f"{_ident(e.base)}[t]"], [plain(e.form).xreplace(m)], "=", " " * 8)
-    loop = "range(1, T + 1)" if every_step else repr(tuple(loss_steps))
-    L.append(f"    for t in {loop}:  # the steps with a loss")
+    steps = "slice(1, T + 1)" if every_step else repr(list(loss_steps))
+    at_loss = {"[t]": "[S]"}
+    L.append(f"    S = {steps}  # the steps with a loss")
     for e in losses:
         m = mapping(e)
-        assign(L, [f"{_ident(e.base)}_t"], [plain(e.form).xreplace(m)], "=", " " * 8)
-        L.append(f"        L += {printer.doprint(weight)} * {_ident(e.base)}_t" if weight != 1 else f"        L += {_ident(e.base)}_t")
+        assign(L, [f"{_ident(e.base)}_t"], [plain(e.form).xreplace(m)], "=", " " * 4, at_loss)
+        scale = "" if weight == 1 else f"{printer.doprint(weight)} * "
+        L.append(f"    L = {scale}numpy.sum({_ident(e.base)}_t, axis=0)")
     L.append("")
     L.append("    # backward pass: delta_q[t] is ∂L/∂q_t (q_t free), accumulated from the quantities that use q_t")
     for q in quantities:
         L.append(f"    delta_{_ident(q)} = numpy.zeros((T + 1, B))")
-    for w in wrt:
-        for _, ident in names["components"][w]:
-            if ident not in state0.values():
-                L.append(f"    dL_d{ident} = numpy.zeros(B)")
-    L.append("    for t in range(T, 0, -1):")
     if losses:
-        indent = " " * 8
-        if not every_step:
-            L.append(f"        if t in {tuple(loss_steps)!r}:")
-            indent = " " * 12
         for e in reversed(losses):
             targets, exprs = [], []
             m = mapping(e)
@@ -356,10 +363,12 @@ def _generate(graph, wrt: tuple[str, ...], names: dict) -> str:
                 ph = placeholder(s)
                 if ph is None or ph[0] not in computed:
                     continue  # targets
-                targets.append(f"delta_{_ident(ph[0])}[t]")
+                targets.append(f"delta_{_ident(ph[0])}[S]")
                 exprs.append(weight * plain(f).xreplace(m))
-            L.append(f"{indent}# ∂L/∂{e.base}_t = {printer.doprint(weight)}")
-            assign(L, targets, exprs, "+=", indent)
+            L.append(f"    # ∂L/∂{e.base}_t = {printer.doprint(weight)} at the steps with a loss")
+            assign(L, targets, exprs, "+=", " " * 4, at_loss)
+    L.append("    for t in range(T, 0, -1):")
+    gradients: list[tuple[str, Expr]] = []
     for e in reversed(per_step):
         m = mapping(e)
         d = f"delta_{_ident(e.base)}[t]"
@@ -369,18 +378,24 @@ def _generate(graph, wrt: tuple[str, ...], names: dict) -> str:
             if ph is None:
                 ident = _ident(s.name)
                 if s.name in params and ident in wanted:
-                    targets.append(f"dL_d{ident}")
-                else:
-                    continue
-            else:
-                base, offset = ph
-                if base not in computed:
-                    continue  # an input
-                targets.append(f"delta_{_ident(base)}[t{'-1' if offset == -1 else ''}]")
+                    gradients.append((f"dL_d{ident}", plain(f).xreplace(m) * Symbol(d)))
+                continue
+            base, offset = ph
+            if base not in computed:
+                continue  # an input
+            targets.append(f"delta_{_ident(base)}[t{'-1' if offset == -1 else ''}]")
             exprs.append(plain(f).xreplace(m) * Symbol(d))
         if targets:
             assign(L, targets, exprs, "+=", " " * 8)
+    if len(L[-1]) - len(L[-1].lstrip()) < 8:
+        L.append("        pass")
     L.append("")
+    if gradients:
+        L.append("    # each parameter's gradient: the sum over t of ∂⁺q_t/∂w × delta_q[t], every step at once")
+        L.append("    # (row slice 1: is step t, :-1 is step t - 1)")
+        assign(L, [g for g, _ in gradients], [e for _, e in gradients], "=", " " * 4,
+               {"[t-1]": "[:-1]", "[t]": "[1:]"}, total=True)
+        L.append("")
     grads = []
     for w in wrt:
         for _, ident in names["components"][w]:
