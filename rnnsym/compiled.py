@@ -23,6 +23,7 @@ written recursion (``split="step"``); for an Elman cell ``delta_z[t]`` is the
 from __future__ import annotations
 
 import builtins
+import keyword
 from typing import Iterable, Mapping
 
 import sympy
@@ -257,15 +258,19 @@ def _names(graph) -> dict:
     seq_bases = [b for b in _placeholders(cell, 0) if b not in computed]
     sequences, qcomps = group(seq_bases)
     seen: dict[str, str] = {}
-    every = list(cell.parameters) + states0 + seq_bases + sorted(computed)
-    for n in every:
+    for n in list(cell.parameters) + states0 + seq_bases + sorted(computed - {e.base for e in cell.equations if e.role == "loss"}):
         ident = _ident(n)
-        if not ident.isidentifier() or (ident in seen and seen[ident] != n):
-            raise InputError("cell", f"{cell.name}: {n}", "component names that make distinct Python names")
+        if (not ident.isidentifier() or keyword.iskeyword(ident) or ident in _RESERVED or ident.startswith(("tmp", "delta_", "dL_d"))
+                or seen.get(ident, n) != n):
+            raise InputError("cell", f"{cell.name}: {n}", "names that make distinct Python names, other than "
+                             + ", ".join(_RESERVED) + " and names starting tmp, delta_ or dL_d (the generated code's own)")
         seen[ident] = n
     return {"parameters": parameters, "states": states, "sequences": sequences,
             "components": {**pcomps, **scomps}, "sequences_components": qcomps,
             "state_bases": dict(zip(state_bases, states0))}
+
+
+_RESERVED = ("numpy", "T", "B", "S", "L", "L_t", "t")
 
 
 def _placeholders(cell, offset: int) -> list[str]:

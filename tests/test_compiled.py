@@ -196,6 +196,19 @@ def test_unsupported_function_is_refused():
         unregister("softplus_c")
 
 
+def test_cell_names_the_code_uses_are_refused():
+    cell = rnnsym.define_cell([("B", "tanh(W*prev(B) + U*now(x))")], output=[("yhat", "V*now(B)")])
+    with pytest.raises(InputError) as err:
+        compile_gradient(rnnsym.unroll(cell, 2))
+    assert err.value.field == "cell" and "B" in str(err.value)
+
+
+def test_custom_cell_equals_exact():
+    cell = rnnsym.define_cell([("a", "sigmoid(W*prev(s) + U*now(x))"), ("s", "now(a)*prev(s) + (1 - now(a))*tanh(now(x))")],
+                              output=[("yhat", "V*now(s)")])
+    check(rnnsym.unroll(cell, 3), seed=8)
+
+
 @pytest.mark.parametrize("wrt", ["W_q", ["x"], []])
 def test_unknown_wrt_is_refused(wrt):
     with pytest.raises(InputError) as err:
