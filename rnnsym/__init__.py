@@ -25,6 +25,7 @@ from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell,
 from .graph import Graph
 from .models import build, elman, gru, lstm, unroll
 from .evaluation import Evaluation, evaluate
+from .compiled import compile
 from .derivation import ChainDerivation, Derivation, Step, TensorDerivation, TruncatedDerivation, compute, derive
 from .exercise import Exercise, Question, load, loads, reference
 from .sheet import Sheet
@@ -54,6 +55,7 @@ __all__ = [
     "TensorDerivation",
     "TruncatedDerivation",
     "build",
+    "compile",
     "compute",
     "define_cell",
     "derive",
