@@ -50,7 +50,9 @@ from .derivation.core import SPLITS, Derivation
 from .errors import InputError, InputTypeError
 from .evaluation import Evaluation
 from .exact import Exact, mp_value
+from .forms import Partial
 from .graph import Graph
+from .notation import symbol
 from .numbers import Number, format_exact, parse_number
 from .printing import Line, Printer, RenderOptions, TIMES, decimal, format_value
 
@@ -261,7 +263,8 @@ class TrainingStep(Derivation):
     def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         times = f" {TIMES[options.times]} "
         spell = options.notation.spell
-        grad = {name: _frac(self.of, name, options) for name in self.wrt}
+        printer = Printer(options)
+        grad = {name: printer.doprint(Partial(symbol(self.of), symbol(name))) for name in self.wrt}
         out = [Line((r"\eta", self.lr.latex))]
         if self.clip is not None:
             out.append(Line(("c", self.clip.latex)))
@@ -342,11 +345,6 @@ def _exceeds(total: Expr, bound: sympy.Rational) -> bool:
     prec = mpmath.libmp.dps_to_prec(_COMPARE_DIGITS)
     with mpmath.workprec(prec):
         return bool(mp_value(sympy.sympify(total), {}, prec) > mp_value(bound, {}, prec))
-
-
-def _frac(of: str, wrt: str, options: RenderOptions) -> str:
-    d = r"\partial" if options.partial == "partial" else "d"
-    return rf"\frac{{{d} {options.notation.spell(of)}}}{{{d} {options.notation.spell(wrt)}}}"
 
 
 def _inline(value: Expr, approx: Expr, options: RenderOptions, wrap: bool = False) -> tuple[str, bool]:
