@@ -30,7 +30,7 @@ import sympy
 from sympy import Expr, Symbol
 from sympy.printing.numpy import NumPyPrinter
 
-from .cells import now, placeholder
+from .cells import at_step, now, placeholder
 from .errors import InputError, InputTypeError
 from .forms import plain
 from .rules import relu, sigmoid
@@ -251,8 +251,8 @@ def _names(graph) -> dict:
         return shapes, comps
 
     parameters, pcomps = group(list(cell.parameters))
-    state_bases = [b for b in _placeholders(cell, -1)]
-    states0 = [f"{b.partition('[')[0]}_0" + (f"[{b.partition('[')[2]}" if "[" in b else "") for b in state_bases]
+    state_bases = _placeholders(cell, -1)
+    states0 = [at_step(b, 0) for b in state_bases]
     states, scomps = group(states0)
     computed = {e.base for e in cell.equations}
     seq_bases = [b for b in _placeholders(cell, 0) if b not in computed]
