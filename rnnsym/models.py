@@ -14,6 +14,7 @@ from typing import Iterable
 from sympy import Expr, Rational, Symbol
 
 from .cells import CELLS, Cell, Equation, at_step, elman_cell, gru_cell, lstm_cell, now, placeholder, prev
+from .cells.build import _choice
 from .errors import InputError, InputTypeError
 from .forms import Times, total
 from .graph import Assignment, Graph
@@ -46,7 +47,7 @@ def unroll(cell: Cell, steps: int, loss_at: str | Iterable[int] = "all", reducti
     """
     steps = _check_steps(steps)
     loss_steps = _check_loss_at(loss_at, steps)
-    reduction = _check_reduction(reduction)
+    reduction = _choice("model.reduction", reduction, REDUCTIONS)
     per_step = [e for e in cell.equations if e.role != "loss"]
     losses = [e for e in cell.equations if e.role == "loss"]
     edges = steps * sum(len(e.partials) for e in per_step) + len(loss_steps) * (1 + sum(len(e.partials) for e in losses))
@@ -113,11 +114,6 @@ def total_loss(terms: list[Expr], weight: Expr = Rational(1)) -> Expr:
     """
     return total(terms) if weight == 1 else Times(weight, total(terms))
 
-
-def _check_reduction(reduction: object) -> str:
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
-        raise InputError("model.reduction", reduction, "one of " + ", ".join(repr(r) for r in REDUCTIONS))
-    return reduction
 
 def _check_steps(steps: object) -> int:
     if isinstance(steps, bool) or not isinstance(steps, int):
