@@ -24,14 +24,11 @@ from .forms import Partial
 from .graph import Graph
 from .limits import MAX_TEXT, TEX_TIMEOUT, check_at_most
 from .notation import symbol
-from .printing import Line, Printer, RenderOptions, balance, join_parts, split_piece, width
+from .printing import Printer, RenderOptions
+from .printing.line import ROW_WIDTH, display, rows
 from .tex import Document, compile_pdf, escape, vet
 
 __all__ = ["Sheet", "Header", "KINDS", "ROW_WIDTH", "display", "rows", "given_values", "prompt"]
-
-#: Estimated width (in characters of typeset math) above which a chain is
-#: broken over several rows.
-ROW_WIDTH = 75
 
 _PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2.2cm]{geometry}
@@ -42,73 +39,6 @@ _PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parskip}{0.5\baselineskip}
 \allowdisplaybreaks
 """
-
-
-def _cells(line: Line, room: float, first_room: float) -> list[tuple[str, bool]]:
-    """The parts of ``line`` after its left-hand side, as ``(text, continues)``
-    cells: a part that fits is one cell; a wider one is broken between its
-    pieces (its terms) into a first cell and cells that continue it on rows of
-    their own.  The first cell shares its row with the left-hand side, so it
-    has ``first_room``; the others have ``room``."""
-    cells: list[tuple[str, bool]] = []
-    for i, part in enumerate(line.parts[1:], start=1):
-        pieces = line.pieces_of(i)
-        limit = first_room if not cells else room
-        if width(part) <= limit or len(pieces) == 1:
-            cells.append((part, False))
-            continue
-        chunks: list[list[str]] = [[]]
-        used = 0.0
-        for piece in (sub for piece in pieces for sub in split_piece(piece, room)):
-            w = width(piece)
-            if chunks[-1] and used + w > limit:
-                chunks.append([])
-                used = 0.0
-                limit = room
-            chunks[-1].append(piece)
-            used += w
-        cells += [(balance(" ".join(chunk)), k > 0) for k, chunk in enumerate(chunks)]
-    return cells
-
-
-def rows(line: Line, room: float = ROW_WIDTH) -> list[str]:
-    """``line`` as ``align`` rows: ``lhs &= …``; a long chain continues on further
-    rows that begin with ``&=``, and a part too wide for a row is broken between
-    its terms onto rows that begin with ``&\\quad``.  Only the last row is
-    numbered, so the equation number stays with its line."""
-    lhs = line.parts[0]
-    if len(line.parts) == 1:
-        return [f"{lhs} &"]
-    indent = width(lhs) / 2
-    groups: list[tuple[list[str], bool]] = []
-    used = 0.0
-    for text, continues in _cells(line, room - indent, room - width(lhs)):
-        w = width(text)
-        if not groups:
-            groups.append(([text], False))
-            used = width(lhs) + w
-        elif continues or used + w > room:
-            groups.append(([text], continues))
-            used = indent + w
-        else:
-            groups[-1][0].append(text)
-            used += w
-    out = []
-    for i, (group, continues) in enumerate(groups):
-        head = lhs + " " if i == 0 else ""
-        if continues:
-            sep = r"\quad "
-        else:
-            sep = "" if group[0].startswith(r"\approx") else "= "
-        out.append(f"{head}&{sep}{join_parts(group)}" + (r" \nonumber" if i < len(groups) - 1 else ""))
-    return out
-
-
-def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
-    """``lines`` as numbered relation chains in one ``align`` block, each broken
-    over rows as :func:`rows` does so that no row passes the page's width."""
-    body = " \\\\\n  ".join(row for line in lines for row in rows(line, room))
-    return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
 
 
 def notation_legend(tex: str, exercises: Sequence[Exercise]) -> str:

@@ -2,16 +2,24 @@
 
 A :class:`Line` is one relation chain, ``lhs = part = part …``, its parts kept
 apart so that a layout can break it between them; :func:`format_value` writes
-an exact or approximate value.
+an exact or approximate value; :func:`rows` and :func:`display` lay chains
+out as rows of a LaTeX ``align`` block, broken to fit a page's width.
 
 >>> str(Line(("h_{1}", "h_{0} \\times W_{h}", "2")))
 'h_{1} = h_{0} \\times W_{h} = 2'
+>>> rows(Line(("h_{1}", "h_{0} \\times W_{h}", "2")))
+['h_{1} &= h_{0} \\times W_{h} = 2']
+>>> print(display([Line(("h_{1}", "2"))]))
+\\begin{align}
+  h_{1} &= 2
+\\end{align}
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import sympy
 from sympy import Expr
@@ -22,7 +30,8 @@ from ..exact import Exact
 from ..numbers import decimal_latex, format_exact
 from .printer import Printer, RenderOptions
 
-__all__ = ["Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance", "assignment_lines", "cell_lines"]
+__all__ = ["Line", "join_parts", "format_value", "decimal", "width", "split_piece", "balance", "assignment_lines", "cell_lines",
+           "ROW_WIDTH", "rows", "display"]
 
 
 @dataclass(frozen=True)
@@ -200,3 +209,75 @@ def cell_lines(cell, options: RenderOptions | None = None) -> list[str]:
     """
     printer = Printer(options or RenderOptions())
     return [f"{printer.doprint(_symbol(e.base + CURRENT))} = {printer.doprint(e.form)}" for e in cell.equations]
+
+
+#: Estimated width (in characters of typeset math) above which a chain is
+#: broken over several rows.
+ROW_WIDTH = 75
+
+
+def _cells(line: Line, room: float, first_room: float) -> list[tuple[str, bool]]:
+    """The parts of ``line`` after its left-hand side, as ``(text, continues)``
+    cells: a part that fits is one cell; a wider one is broken between its
+    pieces (its terms) into a first cell and cells that continue it on rows of
+    their own.  The first cell shares its row with the left-hand side, so it
+    has ``first_room``; the others have ``room``."""
+    cells: list[tuple[str, bool]] = []
+    for i, part in enumerate(line.parts[1:], start=1):
+        pieces = line.pieces_of(i)
+        limit = first_room if not cells else room
+        if width(part) <= limit or len(pieces) == 1:
+            cells.append((part, False))
+            continue
+        chunks: list[list[str]] = [[]]
+        used = 0.0
+        for piece in (sub for piece in pieces for sub in split_piece(piece, room)):
+            w = width(piece)
+            if chunks[-1] and used + w > limit:
+                chunks.append([])
+                used = 0.0
+                limit = room
+            chunks[-1].append(piece)
+            used += w
+        cells += [(balance(" ".join(chunk)), k > 0) for k, chunk in enumerate(chunks)]
+    return cells
+
+
+def rows(line: Line, room: float = ROW_WIDTH) -> list[str]:
+    """``line`` as ``align`` rows: ``lhs &= …``; a long chain continues on further
+    rows that begin with ``&=``, and a part too wide for a row is broken between
+    its terms onto rows that begin with ``&\\quad``.  Only the last row is
+    numbered, so the equation number stays with its line."""
+    lhs = line.parts[0]
+    if len(line.parts) == 1:
+        return [f"{lhs} &"]
+    indent = width(lhs) / 2
+    groups: list[tuple[list[str], bool]] = []
+    used = 0.0
+    for text, continues in _cells(line, room - indent, room - width(lhs)):
+        w = width(text)
+        if not groups:
+            groups.append(([text], False))
+            used = width(lhs) + w
+        elif continues or used + w > room:
+            groups.append(([text], continues))
+            used = indent + w
+        else:
+            groups[-1][0].append(text)
+            used += w
+    out = []
+    for i, (group, continues) in enumerate(groups):
+        head = lhs + " " if i == 0 else ""
+        if continues:
+            sep = r"\quad "
+        else:
+            sep = "" if group[0].startswith(r"\approx") else "= "
+        out.append(f"{head}&{sep}{join_parts(group)}" + (r" \nonumber" if i < len(groups) - 1 else ""))
+    return out
+
+
+def display(lines: Sequence[Line], room: float = ROW_WIDTH) -> str:
+    """``lines`` as numbered relation chains in one ``align`` block, each broken
+    over rows as :func:`rows` does so that no row passes the page's width."""
+    body = " \\\\\n  ".join(row for line in lines for row in rows(line, room))
+    return f"\\begin{{align}}\n  {body}\n\\end{{align}}"
