@@ -118,12 +118,7 @@ def answer_entries(exercise: Exercise, question: Question) -> list[tuple[str, An
     >>> answer_entries(ex, ex.questions[3])
     [('', 8)]
     """
-    graph = exercise.graph
     evaluation = exercise.evaluation
-    name = question.of.replace(" ", "")
-    if question.wrt is None and name not in graph.names and name in graph.tensors:
-        components = sorted(graph.tensors[name].items())
-        return [(_bracket(str(symbol)), evaluation.value(symbol)) for _, symbol in components]
     answer = exercise.answer(question)
     if getattr(question, "step", None) is not None:  # a training step: each new parameter, named
         return answer.entries(evaluation)
@@ -134,7 +129,7 @@ def answer_entries(exercise: Exercise, question: Question) -> list[tuple[str, An
     out = []
     for i in range(rows):
         for j in range(cols):
-            if answer.of.rows == 1:  # a scalar's derivative: indexed like the tensor it is taken with respect to
+            if answer.wrt is not None and answer.of.rows == 1:  # a scalar's derivative: indexed like its wrt tensor
                 entry = _bracket(str(answer.wrt[i, j]))
             else:
                 entry = f"[{i + 1}]" if cols == 1 else f"[{i + 1},{j + 1}]"

@@ -43,10 +43,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .errors import InputTypeError
-from .exercise import Exercise, Question
+from .exercise import Exercise
 from .key import ATOL, DIGITS, RTOL, AnswerKey, KeyRow, _check_variants, free_text_questions
 from .notation import spell
 from .numbers import parse_number
+from .sheet import prompt
 from .tex import vet
 from .variants import Variant
 
@@ -156,15 +157,6 @@ def _entry_text(entry: str) -> str:
     return f"Answer with entry [{entry.strip('[]')}] of the result: row {indices[0]}, column {indices[1]}."
 
 
-def _default_text(question: Question) -> str:
-    if getattr(question, "step", None) is not None:  # a training step (rnnsym.training)
-        return question.step.prompt()
-    if question.wrt is None:
-        return f"Compute ${spell(question.of.replace(' ', ''))}$."
-    plus = "^{+}" if question.find.replace(" ", "").startswith("d+") else ""
-    return rf"Compute $\frac{{\partial{plus} {spell(question.of.replace(' ', ''))}}}{{\partial {spell(question.wrt.replace(' ', ''))}}}$."
-
-
 def _items(variants: Sequence[Variant], rtol: object, atol: object, digits: int, trust_latex: bool,
            intro: bool, by_question: bool) -> list[tuple[str, list[_Item]]]:
     """The exported questions, grouped by exercise title in order of first appearance."""
@@ -188,7 +180,7 @@ def _items(variants: Sequence[Variant], rtol: object, atol: object, digits: int,
             questions = {q.label: (i, q) for i, q in enumerate(exercise.questions)}
             for row in key.rows:
                 i, question = questions[row.label]
-                text = vet(question.text, f"{where}questions[{i}].text", trust_latex) or _default_text(question)
+                text = vet(question.text, f"{where}questions[{i}].text", trust_latex) or prompt(question)
                 body = head + _paragraphs(text) + [given] + ([_entry_text(row.entry)] if row.entry else [])
                 feedback = _paragraphs(vet(question.answer_text, f"{where}questions[{i}].answer", trust_latex))
                 name = f"{title} — variant {variant.index} — {row.label}" + (f" {row.entry}" if row.entry else "")

@@ -215,3 +215,12 @@ def test_bad_options():
     assert error.value.field == "trust_latex"
     with pytest.raises(InputError):
         lms_csv([])
+
+
+def test_a_truncated_question_says_where_it_is_truncated():
+    ex = load(Path(__file__).resolve().parent.parent / "examples" / "truncated_bptt.toml")
+    question = next(q for q in ex.questions if q.truncate is not None)
+    ex = dataclasses.replace(ex, questions=(dataclasses.replace(question, text=""),))
+    quiz = ET.fromstring(moodle_xml(single(ex)))
+    text = html_text(questions(quiz, "numerical")[0])
+    assert "truncated at" in text and r"\(k=" in text
