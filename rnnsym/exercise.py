@@ -39,7 +39,7 @@ from .numbers import TomlFloat
 from .evaluation import Evaluation, bind, evaluate
 from .training import FIND_STEP, read_step
 
-__all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "REFERENCE"]
+__all__ = ["Question", "Exercise", "load", "loads", "from_dict", "reference", "reference_text", "REFERENCE"]
 
 #: The packaged reference exercise (IN5400, week 10, Task 1).
 REFERENCE = "in5400_rnn.toml"
@@ -393,7 +393,11 @@ def load(path: str | Path) -> Exercise:
     return loads(read_text(path, "exercise"), str(path))
 
 
+def reference_text() -> str:
+    """The TOML text of the packaged reference exercise."""
+    return resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
+
+
 def reference() -> Exercise:
     """The packaged reference exercise (IN5400 week 10, Task 1)."""
-    text = resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
-    return loads(text, REFERENCE)
+    return loads(reference_text(), REFERENCE)

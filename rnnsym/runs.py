@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import InputError, InputTypeError
-from .exercise import REFERENCE, Exercise, load, reference
+from .exercise import REFERENCE, Exercise, load, reference, reference_text
 from .key import AnswerKey
 from .sheet import Sheet
 from .variants import Draw, Variant, draw_file, draw_text
@@ -76,12 +76,6 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("s" if n != 1 else "")
 
 
-def _reference_text() -> str:
-    from importlib import resources
-
-    return resources.files("rnnsym.exercises").joinpath(REFERENCE).read_text(encoding="utf-8")
-
-
 def prepare(paths: Sequence[str | Path], *, count: int | None = None, seed: int = 1, draws: int | None = None,
             questions: Sequence[str] | None = None, field_: str = "--questions") -> Run:
     """The run over the exercise files at ``paths`` (the reference exercise when
@@ -101,7 +95,7 @@ def prepare(paths: Sequence[str | Path], *, count: int | None = None, seed: int 
         drawn: list[Draw] = []
     else:
         drawn = [draw_file(p, count, seed, draws=draws) for p in paths] if paths else [
-            draw_text(_reference_text(), count, seed, source=REFERENCE, draws=draws)]
+            draw_text(reference_text(), count, seed, source=REFERENCE, draws=draws)]
         variants = [v for d in drawn for v in d.variants]
     titles: dict[str, object] = {}
     for p, v in zip(paths or [None], [d.variants[0] if d.variants else None for d in drawn] if count is not None else variants):
