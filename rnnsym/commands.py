@@ -20,6 +20,7 @@ from .errors import InputError, TeXError
 from .exercise import REFERENCE, Exercise, Question, load, reference
 from .outputs import check_output, write_file
 from .printing import RenderOptions, markdown, text
+from .printing.as_markdown import text_to_markdown
 from .derivation import derive as _derivation
 from .diagram import network_figure
 from .lms import lms_csv, moodle_xml
@@ -146,7 +147,7 @@ def _markdown(run, options: RenderOptions) -> str:
             exercise = replace(exercise, title=f"Variant {v.index}: {exercise.title}")
         text = markdown(exercise, options=options).rstrip("\n")
         if run.drawn:  # the values, after the heading line
-            given = given_values(v.exercise, options).replace(r"\paragraph{Given}", "**Given**", 1)
+            given = text_to_markdown(given_values(v.exercise, options))
             head, _, rest = text.partition("\n")
             text = f"{head}\n\n{given}\n{rest}"
         parts.append(text)

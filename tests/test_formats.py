@@ -409,3 +409,11 @@ def test_notebook_latex_aligns_at_the_relation_not_inside_a_subscript():
     assert r"\right|_{k=1} &= \left." in latex and "k&=" not in latex
     rows = latex.split("\\begin{aligned}\n")[1].split("\n\\end{aligned}")[0].split(" \\\\\n")
     assert len(rows) == len(derivation.latex()) and all(row.count("&") == 1 for row in rows)
+
+
+def test_a_paragraph_heading_is_strong_in_markdown_and_plain_in_text():
+    from rnnsym.printing.as_markdown import text_to_markdown
+    from rnnsym.printing.unicode import to_text
+
+    assert text_to_markdown(r"\paragraph{Given} $h_0 = 1$.") == "**Given** $h_0 = 1$."
+    assert to_text(r"\paragraph{Given} $h_0 = 1$.", math=False) == "Given h₀ = 1."

@@ -98,7 +98,7 @@ def _macro(node: LatexMacroNode) -> str:
     if name in _STYLE and args:
         mark = _STYLE[name]
         inner = to_text(args[-1].latex_verbatim(), math=False) if name == "texttt" else _nodes([args[-1]])
-        return f"{mark}{inner.strip()}{mark}" + (" " if name == "paragraph" else "")
+        return f"{mark}{inner.strip()}{mark}"
     if name in ("text", "textrm", "mbox", "textsf", "underline") and args:
         return _nodes([args[-1]])
     return escape_markdown(to_text(node.latex_verbatim(), math=False)) + node.macro_post_space

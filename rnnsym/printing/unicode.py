@@ -33,7 +33,9 @@ from pylatexenc.latexwalker import (
     LatexMathNode,
     LatexSpecialsNode,
     LatexWalker,
+    get_default_latex_context_db,
 )
+from pylatexenc.macrospec import MacroSpec
 
 __all__ = ["to_text", "SYMBOLS", "ACCENTS", "PLAIN", "subscript", "superscript", "parse", "cells"]
 
@@ -219,9 +221,15 @@ def cells(node: LatexEnvironmentNode) -> list[list[list]]:
     return [row for row in rows if not all(blank(c) for c in row)]
 
 
+#: pylatexenc's macros, and the sectioning ones that rnnsym's sheets write (``\paragraph{Given}``)
+#: read with their title as an argument.
+_CONTEXT = get_default_latex_context_db()
+_CONTEXT.add_context_category("rnnsym", prepend=True, macros=[MacroSpec(name, "*[{") for name in ("paragraph", "subsection", "section")])
+
+
 def parse(latex: str, math: bool = False) -> list:
     """``latex`` as pylatexenc nodes (``math``: as the inside of a formula)."""
-    walker = LatexWalker(latex, tolerant_parsing=True)
+    walker = LatexWalker(latex, tolerant_parsing=True, latex_context=_CONTEXT)
     if math:
         nodes, _, _ = walker.get_latex_nodes(parsing_state=walker.make_parsing_state(in_math_mode=True))
     else:
