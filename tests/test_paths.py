@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnsym import InputError, elman, gru, lstm
-from rnnsym.analysis.bound import GatedBound, bound
+from rnnsym.analysis.bound import GatedBound, bound, gated_bound
 from rnnsym.analysis.flow import jacobian_chain
 from rnnsym.analysis.table import flow_table
 from rnnsym.derivation import derive
@@ -388,6 +388,16 @@ def test_lstm_bound_factors_are_the_spectral_norms_of_the_state_jacobians():
             assert abs(mp(str(b.additive[t - 1])) - states[t][2]) < mpmath.mpf(10) ** -25
     assert b.matrix and "constant error carousel" in b.explanation
     assert b.value == max(b.factors)
+
+
+def test_gated_matrix_factors_keep_the_digits_asked_for():
+    fine = gated_bound(lstm(4), LSTM_VALUES, digits=70)
+    for digits in (20, 50):
+        b = gated_bound(lstm(4), LSTM_VALUES, digits=digits)
+        with mpmath.workdps(80):
+            for ours, reference in zip(b.factors, fine.factors):
+                assert mpmath.libmp.prec_to_dps(ours._prec) >= digits
+                assert abs(mp(str(ours)) - mp(str(reference))) < mpmath.mpf(10) ** -(digits - 5)
 
 
 def test_flow_table_carries_the_gated_bound():

@@ -61,6 +61,16 @@ def test_vector_norms():
     assert frobenius >= spectral
 
 
+def test_vector_spectral_norm_keeps_the_digits_asked_for():
+    graph = elman(3, activation="tanh", hidden=2)
+    values = {"h_0": [0, 0], "W_h": [["0.5", 1], [0, "0.5"]], "W_x": [[1], [2]], "x": [1, 0, 0]}
+    jac = jacobian_chain(graph, 3, 2).evaluate(values, digits=80)
+    spectral = flow_table([("v", graph, values)], steps=3, digits=60).series[0].values[2]
+    with mpmath.workdps(80):
+        svd = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(e)) for e in row] for row in jac.tolist()]), compute_uv=False)
+        assert abs(mpmath.mpf(str(spectral)) - max(svd)) < mpmath.mpf("1e-55")
+
+
 def test_flow_table_validates_its_input():
     graph = elman(3)
     values = {"h_0": 1, "W_h": 2, "W_x": 1, "x": [0, 0, 0]}

@@ -118,7 +118,7 @@ def gated_bound(graph: Graph, values: Mapping, digits: int = 30) -> GatedBound:
         rows = [c for b in bases for c in components(graph, b, t)]
         cols = [c for b in bases for c in components(graph, b, t - 1)]
         J = sympy.Matrix(len(rows), len(cols), [one_step(graph, r, c, t)[1].xreplace(numbers) for r in rows for c in cols])
-        factors.append(abs(J[0, 0]) if not matrix else spectral_norm(J.applyfunc(lambda v: sympy.Float(v, digits))))
+        factors.append(abs(J[0, 0]) if not matrix else spectral_norm(J.applyfunc(lambda v: sympy.Float(v, digits)), digits))
         gates = [graph.symbol(at_step(gate + c[len(bases[0]):], t)) for c in graph.cell.components(bases[0])]
         additive.append(max(numbers[g] for g in gates))
     value = max(factors)

@@ -23,12 +23,14 @@ def _exact_or_none(compute):
         return None
 
 
-def spectral_norm(W: sympy.Matrix) -> Expr:
+def spectral_norm(W: sympy.Matrix, digits: int = 30) -> Expr:
     """σ_max(W) = ‖W‖₂, the largest singular value: exact when sympy finds the eigenvalues
-    of WᵀW, else a 30-digit decimal.
+    of WᵀW and W holds no decimals, else a decimal of ``digits`` digits.
 
     >>> spectral_norm(sympy.Matrix([[sympy.Rational(9, 10), sympy.Rational(3, 4)], [0, sympy.Rational(9, 10)]]))
     27/20
+    >>> spectral_norm(sympy.Matrix([[sympy.Float("0.9", 40), 0], [0, 2]]), 40)
+    2.000000000000000000000000000000000000000
     """
     def exact():
         eigen = list((W.T * W).eigenvals())
@@ -39,10 +41,10 @@ def spectral_norm(W: sympy.Matrix) -> Expr:
     found = None if W.has(sympy.Float) else _exact_or_none(exact)
     if found is not None:
         return found
-    with mpmath.workdps(40):
-        values = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(sympy.N(e, 45))) for e in row] for row in W.tolist()]),
+    with mpmath.workdps(digits + 10):
+        values = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(sympy.N(e, digits + 15))) for e in row] for row in W.tolist()]),
                               compute_uv=False)
-        return sympy.Float(str(max(values)), 30)
+        return sympy.Float(str(max(values)), digits)
 
 
 def spectral_radius(W: sympy.Matrix) -> Expr:

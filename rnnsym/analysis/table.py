@@ -36,6 +36,7 @@ from ..graph import Graph
 from ..printing import Block, Display
 from ..models import elman, gru
 from .bound import Bound, GatedBound, bound
+from .spectral import spectral_norm
 from .flow import check_digits, components, evaluation, is_vector
 
 __all__ = ["NORMS", "FlowSeries", "FlowTable", "flow_table", "demo_configs"]
@@ -142,12 +143,7 @@ def _plain(value: Expr, digits: int = 4) -> str:
 def _norm(matrix: sympy.Matrix, norm: str, digits: int | None) -> Expr:
     if norm == "frobenius":
         return sympy.sqrt(sum(e**2 for e in matrix))
-    if digits is None:
-        eigen = list((matrix.T * matrix).eigenvals())
-        return sympy.sqrt(max(eigen, key=lambda e: sympy.N(e, 30)))
-    with mpmath.workdps(digits + GUARD):
-        values = mpmath.svd_r(mpmath.matrix([[mpmath.mpf(str(e)) for e in row] for row in matrix.tolist()]), compute_uv=False)
-        return sympy.Float(str(max(values)), digits + GUARD)
+    return spectral_norm(matrix) if digits is None else spectral_norm(matrix, digits + GUARD)
 
 
 def _series(label: str, graph: Graph, values: Mapping, steps: int, digits: int | None, norm: str) -> FlowSeries:
