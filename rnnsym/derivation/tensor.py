@@ -36,7 +36,7 @@ from sympy import Expr, Matrix, Symbol
 
 from ..cells import prev
 from ..errors import InputError
-from ..forms import Diag, Gradient, Hadamard, Juxt, MatrixProduct, Transposed, plain, substitute, total
+from ..forms import Diag, Gradient, Hadamard, Juxt, MatrixProduct, Partial, Transposed, plain, substitute, total
 from ..notation import symbol
 from ..partials import partial_form
 from ..rules import ACTIVATIONS, LOSSES
@@ -138,7 +138,7 @@ class TensorDerivation(Derivation):
     def _rnnsym_lines(self, values: Mapping | None, options: RenderOptions) -> list[Line]:
         """Matrix-form lines when available, then the result as a matrix."""
         printer = Printer(options)
-        lhs = _frac(printer, self.of_name, self.wrt_name, options)
+        lhs = printer.doprint(Partial(symbol(self.of_name), symbol(self.wrt_name)))
         if values is None:
             return [Line((s.lhs, s.formula_latex)) for s in self.matrix_steps(options)] or [
                 Line((lhs, _bmatrix(self.expr, printer.doprint)))
@@ -162,11 +162,6 @@ def _lookup(graph, name: str, field: str) -> Matrix:
         return Matrix([[graph.symbol(name, field)]])
     except InputError:
         return graph.tensor(name, field)
-
-
-def _frac(printer: Printer, of: str, wrt: str, options: RenderOptions) -> str:
-    d = r"\partial" if options.partial == "partial" else "d"
-    return rf"\frac{{{d} {options.notation.spell(of)}}}{{{d} {options.notation.spell(wrt)}}}"
 
 
 def _bmatrix(entries: Matrix, text: Callable[[Expr], str]) -> str:
