@@ -169,8 +169,10 @@ class Evaluation:
         kernel = _kernel(self.graph, assignment)
         if kernel is None:  # the total loss: each term's weight (1, or 1/T for a mean)
             weight = assignment.weight
-            one = weight if self.exact or not raw else mpmath.mpf(int(weight.p)) / int(weight.q)
-            return [one] * len(assignment.dependencies)
+            if self.exact or not raw:
+                return [weight] * len(assignment.dependencies)
+            with mpmath.workprec(self.prec):  # 1/T to this evaluation's precision, not mpmath's default
+                return [mpmath.mpf(int(weight.p)) / int(weight.q)] * len(assignment.dependencies)
         names = (*assignment.dependencies, assignment.target, *(assignment.mapping[x] for x in kernel.extras))
         env = self.env
         args = [env[s] for s in names]

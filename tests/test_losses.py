@@ -346,3 +346,18 @@ def test_a_long_mean_is_written_with_dots_and_its_factor():
     total = rnnsym.evaluate(rnnsym.elman(8), values).value("L")
     assert rnnsym.evaluate(rnnsym.elman(8, reduction="mean"), values).value("L") == total / 8
     assert summed.startswith(r"L = L_{1} + L_{2} + \cdots")
+
+
+def test_a_mean_is_weighted_at_the_evaluation_s_precision():
+    """The 1/T of a mean, in a decimal evaluation, carries that evaluation's digits (not a double's)."""
+    import mpmath
+
+    from rnnsym.testing import check_gradients
+
+    graph = rnnsym.elman(3, reduction="mean", output_activation="tanh")
+    values = {"h_0": 0, "W_h": 0, "W_x": 0, "W_y": 0, "x": [0, 0, 0], "y": [0, 0, 0]}
+    total = next(a for a in graph.assignments if str(a.target) == "L")
+    [weight, *_] = rnnsym.evaluate(graph, values).decimal(55).local_partials(total, raw=True)
+    with mpmath.workdps(60):
+        assert abs(weight - mpmath.mpf(1) / 3) < mpmath.mpf(10) ** -50
+    assert check_gradients(graph, values, wrt=["L_1", "L_2"], raises=False).ok
