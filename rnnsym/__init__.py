@@ -24,7 +24,7 @@ from .printing import RenderOptions, latex
 from .cells import Cell, Equation, define_cell, elman_cell, gru_cell, lstm_cell, now, prev
 from .graph import Graph
 from .models import build, elman, gru, lstm, unroll
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, evaluate, gradients
 from .compiled import compile
 from .derivation import ChainDerivation, Derivation, Step, TensorDerivation, TruncatedDerivation, compute, derive
 from .exercise import Exercise, Question, load, loads, reference
@@ -62,6 +62,7 @@ __all__ = [
     "elman",
     "elman_cell",
     "evaluate",
+    "gradients",
     "gru",
     "gru_cell",
     "latex",

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import mpmath
 import sympy
@@ -47,7 +47,7 @@ from .exact import EXACT_BITS, Exact, mp_value
 from .binding import Missing, bind, leaf_numbers
 from .numbers import check_size
 
-__all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate"]
+__all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate", "gradients", "parameter_names"]
 
 #: Guard digits: decimals asked for with ``digits`` digits are computed with ``digits + GUARD``.
 GUARD = 10
@@ -305,6 +305,37 @@ class Evaluation:
         """∂of/∂wrt (wrt free): from a pass already made when there is one, else by a reverse pass."""
         return self.number(self._derivative(of, wrt))
 
+    def gradient(self, wrt: str, of: str = "L") -> Any:
+        """∂of/∂wrt for the whole tensor called ``wrt`` — a parameter (``"W_h"``), an
+        initial state (``"h_0"``) or a quantity (``"h_2"``), each entry free: a number
+        for a scalar, else a :class:`sympy.Matrix` of the tensor's shape (a column for
+        a vector).  Every gradient of ``of`` comes from its one reverse pass.
+
+        Raises :class:`~rnnsym.errors.InputError` naming ``wrt`` or ``of`` when the
+        graph has no such tensor or quantity.
+
+        >>> from rnnsym.models import elman
+        >>> ev = Evaluation(elman(2, hidden=2), {"h_0": [1, 0], "x": [1, 2], "y": [1, 0],
+        ...     "W_h": [[1, 0], [0, 1]], "W_x": [[1], [1]], "W_y": [[1, 1]]})
+        >>> ev.gradient("W_y")
+        Matrix([[64, 46]])
+        """
+        target = self.graph.symbol(of, "of")
+        entries = self.graph.tensor(wrt, "wrt").applyfunc(lambda s: self.derivative(target, s))
+        return entries[0, 0] if entries.shape == (1, 1) else entries
+
+    def gradients(self, wrt: Iterable[str] | None = None, of: str = "L") -> dict[str, Any]:
+        """:meth:`gradient` for each name of ``wrt`` (default: every parameter of the
+        cell, in the cell's order), all from one forward and one reverse pass.
+
+        >>> from rnnsym.models import elman
+        >>> ev = Evaluation(elman(2), {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2})
+        >>> ev.gradients()
+        {'W_h': 8, 'W_x': 40, 'W_y': 2}
+        """
+        names = parameter_names(self.graph) if wrt is None else [wrt] if isinstance(wrt, str) else list(wrt)
+        return {name: self.gradient(name, of) for name in names}
+
     def _partial(self, p: Partial) -> Any:
         if p.local:
             a = self.graph.assignment(p.of)
@@ -347,7 +378,38 @@ def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> 
     if isinstance(values, Evaluation) and values.graph is graph:
         return values if digits is None and values.exact else values.decimal(digits) if digits else Evaluation(
             graph, values.spelling)
-    return Evaluation(graph, values, digits)
+    evaluation = Evaluation(graph, values, digits)
+    # the point last evaluated on this graph is kept, so that the derivations of several
+    # gradients at one point (``derive(g, "L", w).evaluate(values)`` for each w) share its passes
+    key = (tuple(evaluation.spelling.items()), evaluation.digits)
+    last = graph.__dict__.get("_last_evaluation")
+    if last is not None and last[0] == key:
+        return last[1]
+    graph.__dict__["_last_evaluation"] = (key, evaluation)
+    return evaluation
+
+
+def gradients(graph, values: Mapping | Evaluation, wrt: Iterable[str] | None = None, *,
+              of: str = "L", digits: int | None = None) -> dict[str, Any]:
+    """The gradient of ``of`` (the loss by default) with respect to each tensor of
+    ``wrt`` (default: every parameter) at ``values``, from one forward and one
+    reverse pass: exact, or decimals of ``digits`` digits.  Each value is a number
+    for a scalar, else a :class:`sympy.Matrix` of the tensor's shape; see
+    :meth:`Evaluation.gradient`.  ``derive(graph, of, w)`` writes how each one is found.
+
+    Raises :class:`~rnnsym.errors.InputError` for a missing or malformed value and
+    for a name the graph does not have.
+
+    >>> from rnnsym.models import elman
+    >>> gradients(elman(2), {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": "0.1", "W_y": 2}, ["W_h"])
+    {'W_h': 8}
+    """
+    return evaluate(graph, values, digits).gradients(wrt, of)
+
+
+def parameter_names(graph) -> list[str]:
+    """The names of the cell's parameter tensors, in the cell's order (``["W_h", "W_x", "W_y"]``)."""
+    return list(dict.fromkeys(str(p).partition("[")[0] for p in graph.cell.parameters))
 
 
 def _mp_total(args: list, weight: sympy.Rational) -> mpmath.mpf:

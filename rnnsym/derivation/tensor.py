@@ -127,7 +127,7 @@ class TensorDerivation(Derivation):
 
         def entry(i: int, j: int) -> Expr:
             of, wrt = self._pair(i, j)
-            return evaluator.number(evaluator.adjoints(of).get(wrt, sympy.S.Zero))
+            return evaluator.derivative(of, wrt)
 
         return Matrix(rows, cols, entry)
 
@@ -223,7 +223,7 @@ def _elman_steps(d: TensorDerivation, options: RenderOptions) -> list[MatrixStep
 
     def grad(base: str, t: int, size: int) -> Callable:
         syms = _vec(g, base, t, size)
-        return lambda ev, env: column([ev.number(ev.adjoints(g.loss).get(s, 0)) for s in syms])
+        return lambda ev, env: column([ev.derivative(g.loss, s) for s in syms])
 
     def vec_value(base: str, t: int, size: int) -> Callable:
         syms = _vec(g, base, t, size)
