@@ -293,6 +293,7 @@ def test_bad_arguments_name_the_field():
 
 @pytest.mark.parametrize("returned, field, value", [
     ([1, 2], "bptt(values)", [1, 2]),
+    ({}, "bptt(values)", {}),
     ({"W_z": 1.0}, "bptt(values)", "W_z"),
     ({"W_h": [1.0, 2.0]}, "bptt(values)['W_h']", "shape (2,)"),
     ({"W_h": "one"}, "bptt(values)['W_h']", "one"),

@@ -152,6 +152,8 @@ class _Check:
         else:
             raise InputTypeError(self.call, result, "(loss, {name: gradient}) or {name: gradient}, "
                                  "named as the values: " + ", ".join(self.differentiable))
+        if not grads:
+            raise InputError(at, {}, "at least one gradient, named as the values: " + ", ".join(self.differentiable))
         for key in grads:
             if key not in self.differentiable:
                 raise InputError(at, key, "gradients named after parameters or initial states: " + ", ".join(self.differentiable))
@@ -181,8 +183,8 @@ class _Check:
             return None  # outside the model's domain: no truth to compare with
         pairs = ([("L", np.asarray(loss), np.asarray(true_loss))] if loss is not None else [])
         pairs += [(f"dL/d{n}", g, truth[n]) for n, g in grads.items()]
+        self.quantities.update(dict.fromkeys(q for q, _, _ in pairs))
         for quantity, got, expected in pairs:
-            self.quantities.setdefault(quantity)
             bad = self.differs(got, expected)
             if bad.any():
                 index = tuple(int(i) for i in np.argwhere(bad)[0])

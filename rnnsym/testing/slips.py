@@ -20,7 +20,7 @@ yours is −1 × rnnsym's at every example tried: a sign flipped?
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..compiled import compile_gradient
 from ..evaluation import evaluate
@@ -39,6 +39,7 @@ def hint(check: Any, quantity: str, tables: list[dict]) -> str:
     import numpy as np
 
     name = quantity.removeprefix("dL/d")
+    slips = _slips(check, name) if quantity != "L" else None
     seen: list[tuple[Any, Any, dict]] = []  # (yours, rnnsym's, what slips would give) at each table
     for t in tables:
         try:
@@ -51,7 +52,7 @@ def hint(check: Any, quantity: str, tables: list[dict]) -> str:
             seen.append((np.asarray(loss), np.asarray(true_loss), {}))
         elif name in grads:
             seen.append((grads[name], truth[name], {**{f"dL/d{n}": g for n, g in truth.items() if n != name},
-                                                    **_slips(check, t, name)}))
+                                                    **slips(t)}))
     if not seen:
         return ""
 
@@ -69,7 +70,7 @@ def hint(check: Any, quantity: str, tables: list[dict]) -> str:
     if all(np.ndim(want) == 2 and near(got, want.T) for got, want, _ in seen):
         return "yours is rnnsym's transposed at every example tried: rows and columns swapped?"
     for other in seen[0][2]:
-        if all(other in slips and near(got, slips[other]) for got, _, slips in seen):
+        if all(other in slipped and near(got, slipped[other]) for got, _, slipped in seen):
             return _SLIPS.get(other, f"yours is rnnsym's {other} at every example tried: the two swapped?")
     return ""
 
@@ -82,31 +83,36 @@ _SLIPS = {
 }
 
 
-def _slips(check: Any, table: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """What two classic slips give for ``dL/d name`` at ``table``: no gradient carried back
-    through the state (``"one step"``), and the last step's loss alone (``"last loss"``)."""
+def _slips(check: Any, name: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """What two classic slips give for ``dL/d name`` at a table: no gradient carried back
+    through the state (``"one step"``), and the last step's loss alone (``"last loss"``);
+    each compiled once."""
     import numpy as np
 
-    graph, out = check.graph, {}
+    graph = check.graph
     steps = list(graph.loss_steps)
     weight = 1 / len(steps) if graph.reduction == "mean" else 1
-    arrays = check.arrays(table)
     parameters = {p.partition("[")[0] for p in graph.cell.parameters}
-    if len(steps) > 1:
-        last = compile_gradient(unroll(graph.cell, graph.steps, [steps[-1]]), [name])
-        out["last loss"] = weight * last(arrays)[1][name]
-    if graph.steps > 1 and name in parameters:
-        one = compile_gradient(unroll(graph.cell, 1), [name])
-        env = evaluate(graph, table, digits=20).env
-        total = 0
-        for t in steps:
-            at_t = {n: arrays[n] for n in check.differentiable if n in parameters}
-            for s in check.differentiable:
-                if s not in parameters:  # an initial state: its value at step t - 1
-                    entries = graph.tensors[f"{s[:-2]}_{t - 1}"]
-                    at_t[s] = np.reshape([float(env[e]) for e in entries.values()], check.shapes[s])
-            for s in graph.sequences:
-                at_t[s] = arrays[s][t - 1:t]
-            total = total + one(at_t)[1][name]
-        out["one step"] = weight * total
-    return out
+    last = compile_gradient(unroll(graph.cell, graph.steps, [steps[-1]]), [name]) if len(steps) > 1 else None
+    one = compile_gradient(unroll(graph.cell, 1), [name]) if graph.steps > 1 and name in parameters else None
+
+    def slips(table: Mapping[str, Any]) -> dict[str, Any]:
+        arrays, out = check.arrays(table), {}
+        if last is not None:
+            out["last loss"] = weight * last(arrays)[1][name]
+        if one is not None:
+            env = evaluate(graph, table, digits=20).env
+            total = 0
+            for t in steps:
+                at_t = {n: arrays[n] for n in check.differentiable if n in parameters}
+                for s in check.differentiable:
+                    if s not in parameters:  # an initial state: its value at step t - 1
+                        entries = graph.tensors[f"{s[:-2]}_{t - 1}"]
+                        at_t[s] = np.reshape([float(env[e]) for e in entries.values()], check.shapes[s])
+                for s in graph.sequences:
+                    at_t[s] = arrays[s][t - 1:t]
+                total = total + one(at_t)[1][name]
+            out["one step"] = weight * total
+        return out
+
+    return slips
