@@ -235,7 +235,7 @@ def check_bptt(
     up to 20 seeded random tables are tried instead, without shrinking.
 
     Raises :class:`~rnnsym.errors.InputError` for a bad argument or when the
-    function returns something else than described (naming what and where),
+    function returns anything other than described (naming what and where),
     and :class:`ModuleNotFoundError` without hypothesis (``pip install
     'rnnsym[hypothesis]'``).  :func:`assert_bptt` raises the mismatch instead.
 
