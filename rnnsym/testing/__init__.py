@@ -7,6 +7,9 @@
 - :func:`assert_derivative` answers "is this hand-derived formula right?" by
   searching for a point where it differs from the true derivative
   (:mod:`~rnnsym.testing.candidates`);
+- :func:`check_bptt` and :func:`assert_bptt` answer "is my own numpy BPTT
+  right?" by comparing it with :func:`rnnsym.compile` on sequences hypothesis
+  draws, the first mismatch shrunk to a small example (:mod:`~rnnsym.testing.bptt`);
 - :mod:`~rnnsym.testing.mp` is the independent mpmath arithmetic they use, and
   :mod:`~rnnsym.testing.report` the tables they print.
 
@@ -19,6 +22,7 @@ GradientReport(elman, steps=2, dL/dW_h, dL/dW_x: 10 checks agree)
 
 
 from .candidates import DerivativeMismatch, assert_derivative
+from .bptt import BPTTMismatch, BPTTReport, assert_bptt, check_bptt
 from .gradients import DIGITS, STEP, check_gradients, default_wrt, entries
 from .mp import at_kink, close, evaluate_formula, forward, numeric, random_point
 from .report import Comparison, GradientReport, markdown_table, show, table
@@ -29,6 +33,10 @@ __all__ = [
     "DerivativeMismatch",
     "check_gradients",
     "assert_derivative",
+    "BPTTMismatch",
+    "BPTTReport",
+    "check_bptt",
+    "assert_bptt",
     "numeric",
     "forward",
     "close",
