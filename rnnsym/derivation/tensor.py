@@ -127,7 +127,7 @@ class TensorDerivation(Derivation):
 
         def entry(i: int, j: int) -> Expr:
             of, wrt = self._pair(i, j)
-            return evaluator.number(evaluator.adjoints(of).get(wrt, sympy.S.Zero))
+            return evaluator.derivative(of, wrt)
 
         return Matrix(rows, cols, entry)
 
