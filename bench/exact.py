@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     steps, hidden = (QUICK_STEPS, QUICK_HIDDEN) if args.quick else (STEPS, HIDDEN)
     print(f"∂L/∂w for every weight component, hidden size {hidden}, T = {steps}, {DIGITS} digits; CPU seconds.")
     print()
-    print(format_row(COLUMNS, args.markdown))
+    print(format_row(COLUMNS, args.markdown, COLUMNS))
     if args.markdown:
         print("|" + "|".join("---:" for _ in COLUMNS) + "|")
     verdicts = []
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         cells = [model, str(steps), str(len(grads[0])), number(seconds["adjoints"]["unroll"]),
                  *(number(seconds[m]["seconds"]) for m in METHODS),
                  number(seconds["adjoints"]["seconds"] / sym), number(seconds["derive"]["seconds"] / sym), str(agree)]
-        print(format_row(cells, args.markdown), flush=True)
+        print(format_row(cells, args.markdown, COLUMNS), flush=True)
         if agree < MIN_AGREE:
             raise SystemExit(f"bench: the {model} methods agree on only {agree} digits (at least {MIN_AGREE} expected)")
         slowest = max(seconds["adjoints"]["seconds"], seconds["derive"]["seconds"])
