@@ -5,8 +5,8 @@ Two tables, every case in a fresh process:
 - **set-up**: building the graph (``rnnsym.elman(T, activation="tanh",
   bias=True)``, ``rnnsym.gru(T, hidden=8)``, ``rnnsym.lstm(T, hidden=8)``) and
   generating its code (``rnnsym.compile(graph)``, every weight), in CPU seconds
-  (``time.process_time``), cold: the case's process has imported rnnsym and
-  nothing more;
+  (``time.process_time``), cold: the case's process has imported rnnsym (and
+  the backend's library, JAX or PyTorch) and nothing more;
 - **batch**: ∂L/∂w of every sequence for every weight of the scalar tanh Elman
   RNN with biases, on a batch of B = 1,000 sequences of T = 1,000 steps
   (inputs |x_t| ≤ 0.5 and targets |y_t| ≤ 1 drawn from a seeded generator,
@@ -34,6 +34,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import inspect
 import multiprocessing
@@ -79,6 +80,8 @@ def model(name: str, steps: int):
 
 
 def _setup(name: str, steps: int, backend: str) -> dict:
+    if backend != "numpy":
+        importlib.import_module(backend)  # the library's import is not rnnsym's set-up
     began = time.process_time()
     graph = model(name, steps)
     built = time.process_time()
