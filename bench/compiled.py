@@ -5,8 +5,10 @@ Two tables, every case in a fresh process:
 - **set-up**: building the graph (``rnnsym.elman(T, activation="tanh",
   bias=True)``, ``rnnsym.gru(T, hidden=8)``, ``rnnsym.lstm(T, hidden=8)``) and
   generating its code (``rnnsym.compile(graph)``, every weight), in CPU seconds
-  (``time.process_time``), cold: the case's process has imported rnnsym (and
-  the backend's library, JAX or PyTorch) and nothing more;
+  of the thread doing it (``time.thread_time``: the threads JAX and PyTorch
+  keep running do not count), cold: the case's process has imported rnnsym (and
+  imported the backend's library, JAX or PyTorch, and run one operation with it)
+  and nothing more;
 - **batch**: ∂L/∂w of every sequence for every weight of the scalar tanh Elman
   RNN with biases, on a batch of B = 1,000 sequences of T = 1,000 steps
   (inputs |x_t| ≤ 0.5 and targets |y_t| ≤ 1 drawn from a seeded generator,
@@ -16,7 +18,7 @@ Two tables, every case in a fresh process:
   loop, timed on the first 20 sequences).  Seconds are wall-clock
   (``time.perf_counter``, since JAX and PyTorch may use several threads):
   "first" is the first call (JAX traces and compiles there), "best" the best of
-  a few calls after it; µs/sequence is "best" over the sequences timed.  "diff"
+  ten calls after it (five for the Python loop); µs/sequence is "best" over the sequences timed.  "diff"
   is the largest relative difference from the Python loop of any gradient of
   the first 20 sequences; above 1e-9 the run fails (exit status 1).
 
@@ -51,7 +53,7 @@ QUICK_SETUP = [("elman", 10), ("elman", 100)]
 #: (sequences in the batch, steps, sequences the Python loop is timed on)
 BATCH = (1000, 1000, 20)
 QUICK_BATCH = (50, 100, 5)
-REPEATS = 5
+REPEATS = 10
 #: Targets: set-up seconds at T = 1,000; rnnsym's time over JAX's; the Python loop's time over rnnsym's.
 SETUP_SECONDS, JAX_RATIO, LOOP_RATIO = 0.5, 2.0, 10.0
 #: A larger relative difference from the Python loop fails the run.
@@ -80,13 +82,14 @@ def model(name: str, steps: int):
 
 
 def _setup(name: str, steps: int, backend: str) -> dict:
-    if backend != "numpy":
-        importlib.import_module(backend)  # the library's import is not rnnsym's set-up
-    began = time.process_time()
+    if backend != "numpy":  # the library's import and start-up are not rnnsym's set-up
+        library = importlib.import_module(backend)
+        (library.numpy.zeros(1).block_until_ready() if backend == "jax" else library.zeros(1).tanh())
+    began = time.thread_time()
     graph = model(name, steps)
-    built = time.process_time()
+    built = time.thread_time()
     compile_with(graph, backend)
-    return {"graph": built - began, "compile": time.process_time() - built}
+    return {"graph": built - began, "compile": time.thread_time() - built}
 
 
 def data(batch: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +120,7 @@ def _gradients(method: str, batch: int, steps: int, checked: int) -> dict:
     grads = run()
     first = time.perf_counter() - began
     best = float("inf")
-    for _ in range(REPEATS if method != "python loop" else 3):
+    for _ in range(REPEATS if method != "python loop" else 5):
         began = time.perf_counter()
         run()
         best = min(best, time.perf_counter() - began)
@@ -203,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = parser.parse_args(argv)
     batch, steps, checked = QUICK_BATCH if args.quick else BATCH
-    print("Set-up: building the graph and generating its code (every weight); CPU seconds, each case in a fresh process.")
+    print("Set-up: building the graph and generating its code (every weight); CPU seconds of that thread, each case in a fresh process.")
     print()
     verdicts = setup_table(QUICK_SETUP if args.quick else SETUP, args.markdown)
     print()
