@@ -8,14 +8,15 @@ Two tables, every case in a fresh process:
   of the thread doing it (``time.thread_time``: the threads JAX and PyTorch
   keep running do not count), cold: the case's process has imported rnnsym (and
   imported the backend's library, JAX or PyTorch, and run one operation with it)
-  and nothing more;
+  and nothing more, its objects frozen out of garbage collection (``gc.freeze``);
 - **batch**: ∂L/∂w of every sequence for every weight of the scalar tanh Elman
   RNN with biases, on a batch of B = 1,000 sequences of T = 1,000 steps
   (inputs |x_t| ≤ 0.5 and targets |y_t| ≤ 1 drawn from a seeded generator,
   h_0 = 0, the weights of ``run.py``), in float64: rnnsym's compiled code, and
   the hand-written baselines of ``by_hand.py`` (``jax.jit(jax.vmap(jax.grad(loss)))``
   over ``jax.lax.scan``; a torch forward pass and ``.backward()``; a pure-Python
-  loop, timed on the first 20 sequences).  Seconds are wall-clock
+  loop, timed on the first 20 sequences), the objects made before the timed
+  calls frozen out of garbage collection as above.  Seconds are wall-clock
   (``time.perf_counter``, since JAX and PyTorch may use several threads):
   "first" is the first call (JAX traces and compiles there), "best" the best of
   ten calls after it (five for the Python loop); µs/sequence is "best" over the sequences timed.  "diff"
@@ -36,6 +37,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import importlib.util
 import inspect
@@ -81,10 +83,18 @@ def model(name: str, steps: int):
     return rnnsym.gru(steps, hidden=8) if name == "gru" else rnnsym.lstm(steps, hidden=8)
 
 
+def _settle() -> None:
+    """Collect garbage and freeze what is left, so that a collection in the timed work
+    does not walk the objects of the imports (JAX's and PyTorch's are many)."""
+    gc.collect()
+    gc.freeze()
+
+
 def _setup(name: str, steps: int, backend: str) -> dict:
     if backend != "numpy":  # the library's import and start-up are not rnnsym's set-up
         library = importlib.import_module(backend)
         (library.numpy.zeros(1).block_until_ready() if backend == "jax" else library.zeros(1).tanh())
+    _settle()
     began = time.thread_time()
     graph = model(name, steps)
     built = time.thread_time()
@@ -116,6 +126,7 @@ def _gradients(method: str, batch: int, steps: int, checked: int) -> dict:
         run = _prepare_rnnsym(method.split()[1], x, y)
     else:
         run = PREPARE[method](WEIGHTS, x, y)
+    _settle()
     began = time.perf_counter()
     grads = run()
     first = time.perf_counter() - began
