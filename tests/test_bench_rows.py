@@ -82,7 +82,7 @@ def test_compile_with_passes_the_backend_when_compile_takes_one(monkeypatch):
 def test_compiled_quick_run_prints_its_rows():
     rows = _run("compiled.py")
     setup = [r[:3] for r in rows if r[:1] == ["elman"]]
-    assert ["elman", "10", "numpy"] in setup and ["elman", "100", "numpy"] in setup
+    assert ["elman", "100", "numpy"] in setup
     batch = {" ".join(r[:-6]): r for r in rows if len(r) >= 7 and r[-6].isdigit()}
     assert {"rnnsym numpy", "python loop"} <= set(batch)
     assert all(float(r[-1]) <= bench_compiled.MAX_DIFF for r in batch.values())
