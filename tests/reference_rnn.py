@@ -115,8 +115,8 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
     binary = model.loss == "binary_cross_entropy"
     if softmax:  # d softmax(o)/do = yhat (1 - yhat) for one output
         dg = lambda o, out: out * (1 - out)  # noqa: E731
-    if binary:  # yhat = sigmoid(o)
-        g, dg = FUNCTIONS["sigmoid"]
+    if binary:  # yhat = sigmoid(o); its derivative sigmoid(o) sigmoid(-o), digits kept for a large o
+        g, dg = FUNCTIONS["sigmoid"][0], lambda o, out: out * FUNCTIONS["sigmoid"][0](-o)  # noqa: E731
     T = model.steps
     zero = v["W_h"] * 0
     b_h = v["b_h"] if model.bias else zero
@@ -133,9 +133,9 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
         error = fw[f"yhat_{t}"] - v[f"y_{t}"]
         if softmax:
             fw[f"L_{t}"] = -v[f"y_{t}"] * (zero if fw[f"yhat_{t}"] == 1 else mpmath.log(fw[f"yhat_{t}"]))
-        elif binary:
-            y, p = v[f"y_{t}"], fw[f"yhat_{t}"]
-            fw[f"L_{t}"] = -(y * mpmath.log(p) + (1 - y) * mpmath.log(1 - p))
+        elif binary:  # 1 - sigmoid(o) is sigmoid(-o), which keeps its digits when sigmoid(o) rounds to 1
+            y, p, q = v[f"y_{t}"], fw[f"yhat_{t}"], FUNCTIONS["sigmoid"][0](-fw[f"o_{t}"])
+            fw[f"L_{t}"] = -(y * mpmath.log(p) + (1 - y) * mpmath.log(q))
         else:
             fw[f"L_{t}"] = error * error / 2 if half else error * error
         total += fw[f"L_{t}"]
@@ -152,9 +152,9 @@ def _run(model: Model, v: dict) -> tuple[dict, dict]:
                 grad[f"yhat_{t}"] = -v[f"y_{t}"] / fw[f"yhat_{t}"] * weight
                 grad[f"y_{t}"] = zero  # -log yhat_t = -log 1
             elif binary:
-                y, p = v[f"y_{t}"], fw[f"yhat_{t}"]
-                grad[f"yhat_{t}"] = (-y / p + (1 - y) / (1 - p)) * weight
-                grad[f"y_{t}"] = (-mpmath.log(p) + mpmath.log(1 - p)) * weight
+                y, p, q = v[f"y_{t}"], fw[f"yhat_{t}"], FUNCTIONS["sigmoid"][0](-fw[f"o_{t}"])
+                grad[f"yhat_{t}"] = (-y / p + (1 - y) / q) * weight
+                grad[f"y_{t}"] = (-mpmath.log(p) + mpmath.log(q)) * weight
             else:
                 grad[f"yhat_{t}"] = (error if half else 2 * error) * weight
                 grad[f"y_{t}"] = -grad[f"yhat_{t}"]

@@ -25,7 +25,7 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol
 
-from ..errors import InputError, InputTypeError
+from ..errors import InputError, InputTypeError, RnnsymError
 from ..graph import Graph
 from ..forms import Juxt, Times
 from ..rules import FUNCTIONS_BY_CLASS
@@ -81,7 +81,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
             value = walk(e.expr)  # a named exact value (rnnsym.exact.Exact): walk its definition
         elif isinstance(e, sympy.Expr) and e.is_number:
-            value = mpmath.mpmathify(sympy.N(e, digits + 5))
+            value = mpmath.mpmathify(sympy.N(e, mpmath.mp.dps + 5))
         else:
             raise InputTypeError("expression", e, "an expression of numbers, symbols, + - * / ^, tanh, sigmoid, relu, exp, log")
         if isinstance(value, mpmath.mpc):
@@ -91,8 +91,22 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         memo[e] = value
         return value
 
+    # A difference that cancels (1 - sigmoid(128) is e^-128) can round to 0 and make a
+    # defined value look undefined: such a failure is retried with more digits, up to 8×.
+    expr = _as_number(expr)
+    work = digits
+    while True:
+        memo.clear()
+        try:
+            with mpmath.workdps(work):
+                value = walk(expr)
+            break
+        except (ArithmeticError, ValueError) as error:
+            if isinstance(error, RnnsymError) or work >= 8 * digits:
+                raise
+            work *= 2
     with mpmath.workdps(digits):
-        return +walk(_as_number(expr))
+        return +value
 
 
 #: Largest size, in bits of the exponent, of a number :func:`numeric` computes (about 10^300000).
