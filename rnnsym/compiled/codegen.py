@@ -54,6 +54,7 @@ class Plan:
     gradients: list[tuple[str, Expr]]
     results: list[tuple[str, str | None]]
     deltas: list[str]
+    idents: set[str]
 
     def state_of(self, ident: str) -> str | None:
         """The state base whose initial value is the argument ``ident`` (None for a parameter)."""
@@ -178,13 +179,14 @@ def plan(graph, wrt: tuple[str, ...], names: dict, header: str) -> Plan:
         forward=forward, every_step=list(graph.loss_steps) == list(range(1, graph.steps + 1)),
         loss_steps=list(graph.loss_steps), weight=weight, losses=loss_code, seeds=seeds, backward=backward,
         gradients=list(gradient_terms.items()), results=results,
-        deltas=[python_name(q) for q in quantities if python_name(q) not in fused])
+        deltas=[python_name(q) for q in quantities if python_name(q) not in fused], idents=set(names["idents"]))
 
 
 def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op: str, indent: str,
-           rows: dict[str, str] | None = None, total: str | None = None) -> None:
+           rows: dict[str, str] | None = None, total: str | list[str] | None = None) -> None:
     """``target op expr`` lines after the common subexpressions; ``rows`` respells the rows
-    ``[t]`` and ``[t-1]`` (in order), ``total`` (``"numpy.sum({}, axis=0)"``) wraps each result."""
+    ``[t]`` and ``[t-1]`` (in order), ``total`` (``"numpy.sum({}, axis=0)"``, or one per
+    target) wraps each result."""
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("tmp"), optimizations=None)
 
     def spell(e: Expr) -> str:
@@ -195,8 +197,9 @@ def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op:
 
     for sym, v in temps:
         lines.append(f"{indent}{sym} = {spell(v)}")
-    for target, v in zip(targets, reduced):
-        lines.append(f"{indent}{target} {op} " + (total.format(spell(v)) if total else spell(v)))
+    wraps = total if isinstance(total, list) else [total or "{}"] * len(targets)
+    for target, v, wrap in zip(targets, reduced, wraps):
+        lines.append(f"{indent}{target} {op} " + wrap.format(spell(v)))
 
 
 def row_loops(p: Plan, printer, zeros: str, total: str) -> str:

@@ -201,7 +201,7 @@ def layout_of(graph) -> dict:
 
 
 #: Names the generated code of some backend defines itself.
-_RESERVED = ("numpy", "jax", "torch", "T", "B", "S", "L", "L_t", "t", "carry", "row", "forward", "backward")
+_RESERVED = ("numpy", "jax", "torch", "T", "B", "S", "L", "L_t", "t", "carry", "row", "zero", "forward", "backward")
 
 
 def _placeholders(cell, offset: int) -> list[str]:

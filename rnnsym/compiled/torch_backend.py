@@ -11,15 +11,23 @@ from __future__ import annotations
 import builtins
 
 from sympy import Expr
-from sympy.printing.pytorch import TorchPrinter
 
 from .codegen import Plan, row_loops
 
-__all__ = ["TorchCode", "build"]
+__all__ = ["build"]
 
 
-class TorchCode(TorchPrinter):
-    """sympy's PyTorch printer, with rnnsym's activations and an elementwise maximum."""
+def _printer():
+    """sympy's PyTorch printer (its module imports torch), with rnnsym's activations and an elementwise maximum."""
+    from sympy.printing.pytorch import TorchPrinter
+
+    class TorchCode(_Activations, TorchPrinter):
+        pass
+
+    return TorchCode()
+
+
+class _Activations:
 
     def _print_sigmoid(self, e: Expr) -> str:
         return f"torch.sigmoid({self._print(e.args[0])})"
@@ -44,7 +52,7 @@ def build(p: Plan, name: str) -> tuple[str, object]:
     import numpy
     import torch
 
-    source = row_loops(p, TorchCode(), "torch.zeros((T + 1, B), dtype=torch.float64)", "torch.sum({}, dim=0)")
+    source = row_loops(p, _printer(), "torch.zeros((T + 1, B), dtype=torch.float64)", "torch.sum({}, dim=0)")
     namespace: dict[str, object] = {"torch": torch}
     exec(builtins.compile(source, name, "exec"), namespace)  # code printed from sympy forms, no user text
     function = namespace["loss_and_gradients"]
