@@ -130,7 +130,7 @@ def test_scan_is_not_unrolled():
         args = {"W_h": 0.5, "W_x": 1.0, "W_y": 1.0, "h_0": np.zeros(2), "x": np.ones((steps + 1, 2)),
                 "y": np.ones((steps + 1, 2))}
         with jax.enable_x64(True):
-            sizes.append(len(jax.make_jaxpr(f._function.function)(**args).jaxpr.eqns))
+            sizes.append(len(jax.make_jaxpr(f.function)(**args).jaxpr.eqns))
     assert sizes[0] == sizes[1]
     assert "jax.lax.scan(forward" in f.source and "reverse=True" in f.source
 

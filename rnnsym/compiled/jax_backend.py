@@ -94,38 +94,35 @@ def scan_code(p: Plan, printer=None) -> str:
         assign(printer, L, [f"{q}_t"], [e], "=", " " * 4, {"[t]": "[S]"})
         L.append(f"    L = {scale}{_J}.sum({q}_t, axis=0)")
     L += ["", "    # backward pass: delta_q[t] is ∂L/∂q_t (q_t free), accumulated from the quantities that use q_t"]
-    L += [f"    delta_{q} = {_J}.zeros((T + 1, B))" for q in deltas]
+    seeded = [q for q in deltas if any(q == target for _, contributions in p.seeds for target, _ in contributions)]
+    L += [f"    delta_{q} = {_J}.zeros((T + 1, B))" for q in seeded]
     for base, contributions in p.seeds:
         L.append(f"    # ∂L/∂{base}_t = {printer.doprint(p.weight)} at the steps with a loss")
         assign(printer, L, [f"delta_{q}" for q, _ in contributions], [e for _, e in contributions], "=", " " * 4,
                {"[t]": "[S]"}, [f"delta_{q}.at[S].add({{}})" for q, _ in contributions])
+    grads = [g for g, _ in p.gradients]
     L += ["    # step t of the adjoint recursion, scanned over t = T..1; the carry is ∂L/∂(state at t) from step t + 1",
+          "    # and each parameter's gradient so far, the sum over the steps after t of ∂⁺q_t/∂w × delta_q[t]",
           "    def backward(carry, row):",
-          f"        {_tuple(f'delta_{b}_later' for b in states)} = carry",
+          f"        {_tuple(f'delta_{b}_later' for b in states)}, {_tuple(grads)} = carry",
           f"        {_tuple(q + '_t' for q in quantities)}, {_tuple(b + '_prev' for b in states)}, "
-          f"{_tuple(s + '_t' for s in p.sequences)}, {_tuple(f'delta_{q}_t' for q in deltas)} = row"]
+          f"{_tuple(s + '_t' for s in p.sequences)}, {_tuple(f'delta_{q}_t' for q in seeded)} = row"]
+    L += [f"        delta_{q}_t = {_J}.zeros(B)" for q in deltas if q not in seeded]
     for b in states:
         L.append(f"        delta_{b}_t += delta_{b}_later")
         L.append(f"        delta_{b}_prev = {_J}.zeros(B)")
     for group in p.backward:
         assign(printer, L, [f"delta_{q}_{'prev' if o == -1 else 't'}" for q, o, _ in group], [e for *_, e in group],
                "+=", " " * 8, step)
-    L.append(f"        return {_tuple(f'delta_{b}_prev' for b in states)}, {_tuple(f'delta_{q}_t' for q in deltas)}")
-    L.append(f"    {_tuple(f'delta_{b}_prev' for b in states)}, {_tuple(f'delta_{q}' for q in deltas)} = jax.lax.scan(")
-    L.append(f"        backward, {_tuple(f'{_J}.zeros(B)' for _ in states)}, ({_tuple(q + '[1:]' for q in quantities)}, "
-             f"{_tuple(b + '[:-1]' for b in states)}, {_tuple(s + '[1:]' for s in p.sequences)}, "
-             f"{_tuple(f'delta_{q}[1:]' for q in deltas)}), reverse=True)")
-    for q in deltas:
-        L.append(f"    delta_{q} = {_J}.concatenate([{f'delta_{q}_prev[None]' if q in p.state0 else 'zero'}, delta_{q}])")
+    assign(printer, L, grads, [e for _, e in p.gradients], "+=", " " * 8, step)
+    L.append(f"        return ({_tuple(f'delta_{b}_prev' for b in states)}, {_tuple(grads)}), None")
+    L.append(f"    ({_tuple(f'delta_{b}_prev' for b in states)}, {_tuple(grads)}), _ = jax.lax.scan(")
+    L.append(f"        backward, ({_tuple(f'{_J}.zeros(B)' for _ in states)}, {_tuple(f'{_J}.zeros(B)' for _ in grads)}), "
+             f"({_tuple(q + '[1:]' for q in quantities)}, {_tuple(b + '[:-1]' for b in states)}, "
+             f"{_tuple(s + '[1:]' for s in p.sequences)}, {_tuple(f'delta_{q}[1:]' for q in seeded)}), reverse=True)")
     L.append("")
-    if p.gradients:
-        L.append("    # each parameter's gradient: the sum over t of ∂⁺q_t/∂w × delta_q[t], every step at once")
-        L.append("    # (row slice 1: is step t, :-1 is step t - 1)")
-        assign(printer, L, [g for g, _ in p.gradients], [e for _, e in p.gradients], "=", " " * 4,
-               {"[t-1]": "[:-1]", "[t]": "[1:]"}, total=f"{_J}.sum({{}}, axis=0)")
-        L.append("")
-    grads = [f"{ident!r}: " + (f"delta_{p.state_of(ident)}[0]" if g is None else g) for ident, g in p.results]
-    L.append("    return L, {" + ", ".join(grads) + "}")
+    results = [f"{ident!r}: " + (f"delta_{p.state_of(ident)}_prev" if g is None else g) for ident, g in p.results]
+    L.append("    return L, {" + ", ".join(results) + "}")
     return "\n".join(L) + "\n"
 
 

@@ -75,6 +75,13 @@ class CompiledGradient:
         self._function = function
         self._layout = layout
 
+    @property
+    def function(self):
+        """The generated function itself: the arguments of :attr:`source`'s signature, as
+        arrays of the backend's library with the batch as last axis (rows t = 0..T for a
+        sequence), returning the loss and a dict of gradients by component name."""
+        return getattr(self._function, "function", self._function)
+
     def __repr__(self) -> str:
         backend = "" if self.backend == "numpy" else f", backend={self.backend!r}"
         return f"CompiledGradient({self.graph!r}, wrt={list(self.wrt)}{backend})"
