@@ -103,21 +103,34 @@ def test_gradient_of_initial_states(backend):
     check(rnnsym.lstm(2), backend, seed=7, wrt=["c_0", "h_0"])
 
 
+def exact_at(graph, values: dict, wrt, digits: int) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss and gradients at ``digits`` digits: σ(800) differs from 1 in the 348th digit."""
+    ev = rnnsym.evaluate(graph, {k: np.asarray(v, dtype=float).tolist() for k, v in values.items()}, digits=digits)
+    adjoint = ev.adjoints(graph.symbol("L"))
+    grads = {}
+    for name in wrt:
+        shape = np.asarray(values[name]).shape
+        grads[name] = np.array([float(adjoint.get(s, 0)) for s in graph.tensors[name].values()]).reshape(shape)
+    return float(ev.value("L")), grads
+
+
 @pytest.mark.parametrize("backend_name", ["numpy", *BACKENDS])
+@pytest.mark.parametrize("loss, outputs", [("cross_entropy", 3), ("binary_cross_entropy", 2)])
 @pytest.mark.parametrize("scale", [800.0, -800.0])
-def test_cross_entropy_at_large_logits_is_finite_and_exact(backend_name, scale):
-    """Logits near ±800: exp overflows and the softmax underflows in float64 unless shifted."""
+def test_cross_entropy_at_large_logits_is_finite_and_exact(backend_name, loss, outputs, scale):
+    """Logits near ±800: exp overflows, and a softmax or sigmoid rounds to 0 or 1 in float64."""
     if backend_name != "numpy":
         pytest.importorskip(backend_name)
-    graph = rnnsym.elman(3, activation="tanh", loss="cross_entropy", hidden=2, output=3)
-    values = {"W_h": np.array([[0.5, -0.3], [0.2, 0.4]]), "W_x": np.array([[1.0], [-1.0]]),
-              "W_y": scale * np.array([[1.0, 0.5], [-1.0, 0.25], [0.5, -1.0]]), "h_0": np.array([0.1, -0.2]),
-              "x": np.array([1.0, -2.0, 0.5]), "y": np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.0, 0.4, 0.6]])}
-    loss, grads = compile_gradient(graph, backend=backend_name)(values)
-    want_loss, want = exact(graph, values, list(grads))
-    assert np.isfinite(loss) and all(np.isfinite(g).all() for g in grads.values())
+    graph = rnnsym.elman(3, activation="tanh", loss=loss, hidden=2, output=outputs)
+    weights = np.array([[1.0, 0.5], [-1.0, 0.25], [0.5, -1.0]])[:outputs]
+    targets = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.0, 0.4, 0.6]])[:, :outputs]
+    values = {"W_h": np.array([[0.5, -0.3], [0.2, 0.4]]), "W_x": np.array([[1.0], [-1.0]]), "W_y": scale * weights,
+              "h_0": np.array([0.1, -0.2]), "x": np.array([1.0, -2.0, 0.5]), "y": targets}
+    loss_value, grads = compile_gradient(graph, backend=backend_name)(values)
+    want_loss, want = exact_at(graph, values, list(grads), digits=400)
+    assert np.isfinite(loss_value) and all(np.isfinite(g).all() for g in grads.values())
     assert want_loss > 100  # the logits are large: a probability of order exp(-100) or less is scored
-    assert_close(loss, want_loss)
+    assert_close(loss_value, want_loss)
     for name, g in grads.items():
         assert_close(g, want[name])
 

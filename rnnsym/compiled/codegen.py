@@ -9,11 +9,13 @@ quantity's row, so a backend spells rows as it likes.  :func:`assign` prints a
 group of assignments after :func:`sympy.cse`; :func:`row_loops` writes the
 loops over t on arrays of rows t = 0..T (the numpy and PyTorch code).
 
-A softmax output is computed from its logits shifted by their maximum, and the
-log of a softmax in the loss as logits minus their log-sum-exp; when only the
-loss uses the softmax, its adjoint is taken to the logits in one product (for
-cross-entropy ∂L/∂o_t = ŷ_t Σ_k y_{t,k} − y_t), so large logits give finite,
-exact values where exp(o) overflows or ŷ underflows.
+A softmax output is computed from its logits shifted by their maximum, the
+log of a softmax in the loss as the logits minus their log-sum-exp, and the log
+of a sigmoid σ(a) (or of 1 − σ(a)) as log σ(±a) (:class:`LogSigmoid`); when
+only the loss uses such an output, its adjoint is taken to the logits in one
+product (for cross-entropy ∂L/∂o_t = ŷ_t Σ_k y_{t,k} − y_t, for binary
+cross-entropy ŷ_t − y_t), so large logits give finite, exact values where
+exp(o) overflows or ŷ rounds to 0 or 1.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ from sympy import Expr, Symbol
 
 from ..cells import now, placeholder
 from ..forms import plain
+from ..rules import sigmoid
 from .layout import python_name
 
-__all__ = ["Plan", "plan", "assign", "row_loops", "Max"]
+__all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid"]
 
 
 class Max(sympy.Function):
     """The elementwise maximum of its arguments, left unevaluated for the printers."""
+
+
+class LogSigmoid(sympy.Function):
+    """log σ(a) = −log(1 + e^(−a)), printed as each library's stable function."""
 
 
 @dataclass
@@ -100,39 +107,40 @@ def plan(graph, wrt: tuple[str, ...], names: dict, header: str) -> Plan:
         m = mapping(e)
         return [(s, placeholder(s), plain(f).xreplace(m)) for s, f in e.partials.items()]
 
-    # softmax outputs: shifted forward; the log in the loss as a log-sum-exp
-    softmax: dict[str, tuple[Expr, list[Expr]]] = {}
+    # an output whose log the loss takes: a softmax (computed from shifted logits) or a sigmoid;
+    # logs maps log(q_t) (and log(1 - q_t)) to a stable form, logits maps q to what it is computed from
+    softmax: dict[str, list[Expr]] = {}
+    logs: dict[Expr, Expr] = {}
+    logits: dict[str, list[Expr]] = {}
     forward: list[list[tuple[str, Expr]]] = []
     for e in per_step:
+        q = python_name(e.base)
         form = plain(e.form).xreplace(mapping(e))
         found = _softmax(form) if e.role == "output" else None
+        if e.role == "output" and isinstance(form, sigmoid):
+            a = form.args[0]
+            logs |= {sympy.log(_row(e.base)): LogSigmoid(a), sympy.log(1 - _row(e.base)): LogSigmoid(-a)}
+            logits[q] = [a]
         if found is None:
-            forward.append([(python_name(e.base), form)])
+            forward.append([(q, form)])
             continue
         a, args = found
         top = Max(*args)
         shifted = sympy.exp(a - top) / sympy.Add(*[sympy.exp(b - top) for b in args])
-        if forward and forward[-1][0][0] in softmax and softmax[forward[-1][0][0]][1] == args:
-            forward[-1].append((python_name(e.base), shifted))
+        if forward and softmax.get(forward[-1][0][0]) == args:
+            forward[-1].append((q, shifted))
         else:
-            forward.append([(python_name(e.base), shifted)])
-        softmax[python_name(e.base)] = (a, args)
+            forward.append([(q, shifted)])
+        softmax[q] = logits[q] = args
+        logs[sympy.log(_row(e.base))] = a - top - sympy.log(sympy.Add(*[sympy.exp(b - top) for b in args]))
 
-    def log_softmax(ident: str) -> Expr:
-        a, args = softmax[ident]
-        top = Max(*args)
-        return a - top - sympy.log(sympy.Add(*[sympy.exp(b - top) for b in args]))
-
-    users = {placeholder(s)[0] for e in cell.equations if e.role != "loss" for s in e.partials if placeholder(s)}
+    users = {python_name(placeholder(s)[0]) for e in per_step for s in e.partials if placeholder(s)}
     rows_t = {_row(b) for b in quantities}
-    fused = {q for q in softmax if q not in {python_name(u) for u in users} and set(softmax[q][1]) <= rows_t}
+    loss_forms = [(python_name(e.base), plain(e.form).xreplace(mapping(e))) for e in losses]
+    logged = {q for q in logits if any(form.has(sympy.log(Symbol(f"{q}[t]"))) for _, form in loss_forms)}
+    fused = {q for q in logged if q not in users and set(logits[q]) <= rows_t}
     fused_eqs = {python_name(e.base): e for e in per_step if python_name(e.base) in fused}
-
-    loss_code = []
-    for e in losses:
-        form = plain(e.form).xreplace(mapping(e))
-        form = form.xreplace({sympy.log(_row(q)): log_softmax(q) for q in softmax})
-        loss_code.append((python_name(e.base), form))
+    loss_code = [(q, form.xreplace(logs)) for q, form in loss_forms]
 
     seeds = []
     for e in reversed(losses):
@@ -144,7 +152,7 @@ def plan(graph, wrt: tuple[str, ...], names: dict, header: str) -> Plan:
             if q in fused:
                 for s2, ph2, f2 in partials(fused_eqs[q]):
                     target = python_name(ph2[0])
-                    contributions[target] = contributions.get(target, 0) + sympy.expand(weight * f * f2)
+                    contributions[target] = contributions.get(target, 0) + sympy.expand(sympy.cancel(weight * f * f2))
             else:
                 contributions[q] = contributions.get(q, 0) + weight * f
         seeds.append((e.base, list(contributions.items())))

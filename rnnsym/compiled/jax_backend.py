@@ -46,6 +46,9 @@ class JaxCode(JaxPrinter):
         at_zero = float(e.args[1]) if len(e.args) > 1 else 0.5
         return f"{_J}.heaviside({self._print(e.args[0])}, {at_zero!r})"
 
+    def _print_LogSigmoid(self, e: Expr) -> str:
+        return f"jax.nn.log_sigmoid({self._print(e.args[0])})"
+
     def _print_Max(self, e: Expr) -> str:
         out = self._print(e.args[-1])
         for a in reversed(e.args[:-1]):
@@ -140,7 +143,8 @@ def build(p: Plan, name: str) -> tuple[str, object]:
     in float64, and returns numpy results."""
     _check_names(p, p.idents)
     import jax
-    import jax.numpy  # noqa: F401  (the code calls jax.numpy.*)
+    import jax.nn  # noqa: F401  (the code calls jax.numpy.* and jax.nn.*)
+    import jax.numpy  # noqa: F401
     import numpy
 
     source = scan_code(p)

@@ -32,6 +32,9 @@ class NumpyCode(NumPyPrinter):
     def _print_Heaviside(self, e: Expr) -> str:  # Heaviside(z, 0): 0 at 0, as relu's written derivative
         return f"numpy.heaviside({self._print(e.args[0])}, {_at_zero(e)!r})"
 
+    def _print_LogSigmoid(self, e: Expr) -> str:
+        return f"(-numpy.logaddexp(0.0, -({self._print(e.args[0])})))"
+
     def _print_Max(self, e: Expr) -> str:
         return _nested("numpy.maximum", [self._print(a) for a in e.args])
 

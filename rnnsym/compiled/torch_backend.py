@@ -39,6 +39,9 @@ class _Activations:
         at_zero = float(e.args[1]) if len(e.args) > 1 else 0.5
         return f"torch.heaviside({self._print(e.args[0])}, torch.tensor({at_zero!r}, dtype=torch.float64))"
 
+    def _print_LogSigmoid(self, e: Expr) -> str:
+        return f"torch.nn.functional.logsigmoid({self._print(e.args[0])})"
+
     def _print_Max(self, e: Expr) -> str:
         out = self._print(e.args[-1])
         for a in reversed(e.args[:-1]):
