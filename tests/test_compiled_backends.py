@@ -186,3 +186,17 @@ def test_import_and_numpy_compile_import_neither_jax_nor_torch():
             "'W_x': 1, 'W_y': 1}); print(sorted(m for m in ('jax', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+SHARED_WEIGHT = [("a", "sigmoid(W*prev(s) + U*now(x))"), ("s", "now(a)*prev(s) + (1 - now(a))*tanh(W*now(x))")]
+
+
+def test_weight_used_by_two_equations_sums_both_numpy():
+    """W enters the gate and the candidate: its gradient is the sum of both equations' terms."""
+    from test_compiled import check as check_numpy
+
+    check_numpy(rnnsym.unroll(rnnsym.define_cell(SHARED_WEIGHT, output=[("yhat", "V*now(s)")]), 3), seed=9)
+
+
+def test_weight_used_by_two_equations_sums_both(backend):
+    check(rnnsym.unroll(rnnsym.define_cell(SHARED_WEIGHT, output=[("yhat", "V*now(s)")]), 3), backend, seed=9)
