@@ -86,7 +86,7 @@ def compile_gradient(graph, wrt: str | Iterable[str] | None = None, backend: str
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise InputError("backend", backend, "one of " + ", ".join(BACKENDS))
     library, extra = BACKENDS[backend]
-    if extra and importlib.util.find_spec(library) is None:
+    if extra and not _installed(library):
         raise InputError("backend", backend, f"an installed {library} (pip install rnnsym[{extra}])")
     cell = graph.cell
     names = layout_of(graph)
@@ -103,6 +103,13 @@ def compile_gradient(graph, wrt: str | Iterable[str] | None = None, backend: str
     p = plan(graph, chosen, names, signature(cell, names))
     source, function = _BUILDERS[backend](p, f"<rnnsym.compiled {cell.name}>")
     return CompiledGradient(graph, chosen, source, function, names, backend)
+
+
+def _installed(library: str) -> bool:
+    try:
+        return importlib.util.find_spec(library) is not None
+    except (ImportError, ValueError):  # a module without a spec, or a finder refusing it
+        return False
 
 
 #: ``rnnsym.compile(graph, wrt, backend)``: the name the package exports.

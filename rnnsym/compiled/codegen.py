@@ -34,16 +34,37 @@ __all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid"]
 
 
 class Max(sympy.Function):
-    """The elementwise maximum of its arguments, left unevaluated for the printers."""
+    """The elementwise maximum of its arguments, left unevaluated for the printers.
+
+    >>> from rnnsym.compiled.numpy_backend import NumpyCode
+    >>> NumpyCode().doprint(Max(*sympy.symbols("a b c")))
+    'numpy.maximum(a, numpy.maximum(b, c))'
+    """
 
 
 class LogSigmoid(sympy.Function):
-    """log σ(a) = −log(1 + e^(−a)), printed as each library's stable function."""
+    """log σ(a) = −log(1 + e^(−a)), printed as each library's stable function.
+
+    >>> from rnnsym.compiled.numpy_backend import NumpyCode
+    >>> NumpyCode().doprint(LogSigmoid(Symbol("o")))
+    '(-numpy.logaddexp(0.0, -(o)))'
+    """
 
 
 @dataclass
 class Plan:
-    """A compiled gradient's computation, as expressions in the rows ``q[t]``, ``q[t-1]``."""
+    """A compiled gradient's computation, as expressions in the rows ``q[t]``, ``q[t-1]``.
+
+    ``quantities`` are the computed bases' Python names and ``state0`` maps each
+    state to its initial-state argument; ``forward`` holds groups of ``(q,
+    expression)`` assigned together at step t, ``losses`` the loss at step t and
+    ``seeds`` each loss's ``(q, ∂L/∂q_t)`` there (``weight`` included);
+    ``backward`` holds, per equation in reverse order, ``(q, offset, term)`` added
+    to ``delta_q`` at row t + offset; ``gradients`` each ``dL_dw`` as the term to
+    sum over t; ``results`` each component of ``wrt`` with its gradient's name
+    (None for an initial state: row 0 of its adjoint); ``deltas`` the quantities
+    with an adjoint array.  See :func:`plan` for an example.
+    """
 
     T: int
     wrt: tuple[str, ...]
@@ -81,7 +102,18 @@ def _softmax(form: Expr) -> tuple[Expr, list[Expr]] | None:
 
 
 def plan(graph, wrt: tuple[str, ...], names: dict, header: str) -> Plan:
-    """The :class:`Plan` of ``graph``'s loss and its gradients with respect to ``wrt``."""
+    """The :class:`Plan` of ``graph``'s loss and its gradients with respect to ``wrt``
+    (``names`` from :func:`~rnnsym.compiled.layout.layout_of`, ``header`` the signature).
+
+    >>> import rnnsym
+    >>> from rnnsym.compiled.layout import layout_of
+    >>> graph = rnnsym.elman(3, activation="tanh")
+    >>> p = plan(graph, ("W_h",), layout_of(graph), "")
+    >>> p.forward
+    [[('z', W_h*h[t-1] + W_x*x[t])], [('h', tanh(z[t]))], [('yhat', W_y*h[t])]]
+    >>> p.backward[-1], p.gradients
+    ([('h', -1, W_h*delta_z[t])], [('dL_dW_h', delta_z[t]*h[t-1])])
+    """
     cell = graph.cell
     per_step = [e for e in cell.equations if e.role != "loss"]
     losses = [e for e in cell.equations if e.role == "loss"]
@@ -194,7 +226,15 @@ def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op:
            rows: dict[str, str] | None = None, total: str | list[str] | None = None) -> None:
     """``target op expr`` lines after the common subexpressions; ``rows`` respells the rows
     ``[t]`` and ``[t-1]`` (in order), ``total`` (``"numpy.sum({}, axis=0)"``, or one per
-    target) wraps each result."""
+    target) wraps each result.
+
+    >>> from rnnsym.compiled.numpy_backend import NumpyCode
+    >>> a, b = sympy.symbols("a b")
+    >>> lines = []
+    >>> assign(NumpyCode(), lines, ["u", "v"], [sympy.exp(a + b), 2 * sympy.exp(a + b)], "=", "")
+    >>> lines
+    ['tmp0 = numpy.exp(a + b)', 'u = tmp0', 'v = 2*tmp0']
+    """
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("tmp"), optimizations=None)
 
     def spell(e: Expr) -> str:
@@ -211,7 +251,18 @@ def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op:
 
 
 def row_loops(p: Plan, printer, zeros: str, total: str) -> str:
-    """The code on arrays of rows t = 0..T with Python loops over t: ``zeros`` creates a (T + 1, B) array of zeros, ``total`` sums over axis 0."""
+    """The code on arrays of rows t = 0..T with Python loops over t: ``zeros`` creates a
+    (T + 1, B) array of zeros, ``total`` sums over axis 0.
+
+    >>> import rnnsym
+    >>> from rnnsym.compiled.layout import layout_of
+    >>> from rnnsym.compiled.numpy_backend import NumpyCode
+    >>> graph = rnnsym.elman(2)
+    >>> source = row_loops(plan(graph, ("W_h",), layout_of(graph), "W_h, W_x, W_y, h_0, x, y"), NumpyCode(),
+    ...                    "numpy.zeros((T + 1, B))", "numpy.sum({}, axis=0)")
+    >>> print(source.splitlines()[-1])
+        return L, {'W_h': dL_dW_h}
+    """
     L = [f"def loss_and_gradients({p.header}):",
          f'    """L and ∂L/∂w for w in {", ".join(p.wrt)}; every array has the batch as its last axis."""',
          f"    T = {p.T}", f"    B = {p.sequences[0]}.shape[1]",

@@ -31,7 +31,13 @@ _J = "jax.numpy"
 
 
 class JaxCode(JaxPrinter):
-    """sympy's JAX printer, with rnnsym's activations and an elementwise maximum."""
+    """sympy's JAX printer, with rnnsym's activations and an elementwise maximum.
+
+    >>> from rnnsym.rules import relu
+    >>> from sympy import Symbol, tanh
+    >>> JaxCode().doprint(relu(tanh(Symbol("a"))))
+    'jax.numpy.maximum(jax.numpy.tanh(a), 0.0)'
+    """
 
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True})
@@ -71,7 +77,23 @@ def _check_names(p: Plan, idents: set[str]) -> None:
 
 
 def scan_code(p: Plan, printer=None) -> str:
-    """The source of ``p`` as a forward and a reverse ``jax.lax.scan``."""
+    """The source of ``p`` as a forward and a reverse ``jax.lax.scan`` (printing it needs no JAX).
+
+    >>> import rnnsym
+    >>> from rnnsym.compiled.codegen import plan
+    >>> from rnnsym.compiled.layout import layout_of
+    >>> graph = rnnsym.elman(3, activation="tanh")
+    >>> source = scan_code(plan(graph, ("W_h",), layout_of(graph), "W_h, W_x, W_y, h_0, x, y"))
+    >>> for line in source.splitlines()[7:14]:
+    ...     print(line)
+        def forward(carry, row):
+            (h_prev,) = carry
+            (x_t, y_t) = row
+            z_t = W_h*h_prev + W_x*x_t
+            h_t = jax.numpy.tanh(z_t)
+            yhat_t = W_y*h_t
+            return (h_t,), (z_t, h_t, yhat_t)
+    """
     printer = printer or JaxCode()
     step = {"[t-1]": "_prev", "[t]": "_t"}
     states, quantities, deltas = list(p.state0), p.quantities, p.deltas
@@ -130,7 +152,17 @@ def scan_code(p: Plan, printer=None) -> str:
 
 
 def x64(jax):
-    """A context manager enabling float64 in JAX for the code it encloses."""
+    """A context manager enabling float64 in JAX for the code it encloses, ``jax.enable_x64(True)``
+    (``jax.experimental.enable_x64()`` on versions before it); the setting outside is untouched.
+
+    >>> import pytest
+    >>> jax = pytest.importorskip("jax")
+    >>> with x64(jax):
+    ...     print(jax.numpy.zeros(1).dtype)
+    float64
+    >>> jax.numpy.zeros(1).dtype == "float64" or jax.config.jax_enable_x64
+    False
+    """
     if hasattr(jax, "enable_x64"):
         return jax.enable_x64(True)
     from jax.experimental import enable_x64  # JAX before the top-level context manager
@@ -140,7 +172,18 @@ def x64(jax):
 
 def build(p: Plan, name: str) -> tuple[str, object]:
     """The source of ``p`` for JAX and a function of numpy arguments that runs it, jit-compiled
-    in float64, and returns numpy results."""
+    in float64 (once per input shape), and returns numpy results; the generated function is
+    its attribute ``function``, the jitted one ``jitted``.  Imports jax.
+
+    Raises :class:`~rnnsym.errors.InputError` (field ``cell``) for a cell whose names meet
+    the scans' own (a quantity ``h`` and a parameter ``h_t``).
+
+    >>> import pytest, rnnsym
+    >>> jax = pytest.importorskip("jax")
+    >>> f = rnnsym.compile(rnnsym.elman(2), backend="jax")
+    >>> f({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1, "W_y": 2})[0]
+    2.0
+    """
     _check_names(p, p.idents)
     import jax
     import jax.nn  # noqa: F401  (the code calls jax.numpy.* and jax.nn.*)

@@ -33,7 +33,11 @@ SUPPORTED_FUNCTIONS = {
 
 
 def python_name(name: str) -> str:
-    """A Python name for a component name: ``h[2]`` → ``h2``, ``W_h[1,2]`` → ``W_h_1_2``."""
+    """A Python name for a component name: ``h[2]`` → ``h2``, ``W_h[1,2]`` → ``W_h_1_2``.
+
+    >>> python_name("h[2]"), python_name("W_h[1,2]"), python_name("h_0[1]")
+    ('h2', 'W_h_1_2', 'h_0_1')
+    """
     head, bracket, rest = name.partition("[")
     if not bracket:
         return head
@@ -64,6 +68,14 @@ class CompiledGradient:
 
     Raises :class:`~rnnsym.errors.InputError` for a missing value, an unknown
     name or an array of the wrong shape.
+
+    >>> import numpy as np, rnnsym
+    >>> f = rnnsym.compile(rnnsym.elman(2), wrt=["W_h"])
+    >>> f
+    CompiledGradient(Graph(elman, steps=2, activation=identity, loss=squared), wrt=['W_h'])
+    >>> losses, grads = f({"h_0": 1, "x": [[10, 10], [0, 0]], "y": [[5, 5], [0, 0]], "W_h": 1, "W_x": 0.1, "W_y": 2})
+    >>> losses.tolist(), grads["W_h"].round(9).tolist()
+    ([2.0, 8.0], [8.0, 24.0])
     """
 
     def __init__(self, graph, wrt: tuple[str, ...], source: str, function, layout: dict,
@@ -156,8 +168,13 @@ class CompiledGradient:
         return (loss if batch else float(loss[0])), out
 
 
-
 def check_functions(cell) -> None:
+    """Refuse (:class:`~rnnsym.errors.InputError`, field ``cell``) a cell using a function
+    outside :data:`SUPPORTED_FUNCTIONS` or an unevaluated derivative.
+
+    >>> import rnnsym
+    >>> check_functions(rnnsym.gru_cell())  # sigmoid and tanh: compiled code knows them
+    """
     for e in cell.equations:
         for form in (e.form, *e.partials.values()):
             for node in sympy.preorder_traversal(plain(form)):
@@ -171,7 +188,18 @@ def check_functions(cell) -> None:
 
 
 def layout_of(graph) -> dict:
-    """The shapes of the parameter, initial-state and sequence tensors, and their components' Python names."""
+    """The shapes of the parameter, initial-state and sequence tensors, and their components' Python names.
+
+    Raises :class:`~rnnsym.errors.InputError` (field ``cell``) for a cell without a
+    loss, or whose names make no distinct Python names or meet the generated code's.
+
+    >>> import rnnsym
+    >>> lay = layout_of(rnnsym.elman(3, hidden=2))
+    >>> lay["parameters"], lay["states"], lay["sequences"]
+    ({'W_h': (2, 2), 'W_x': (2, 1), 'W_y': (1, 2)}, {'h_0': (2,)}, {'x': (), 'y': ()})
+    >>> lay["components"]["h_0"]
+    [((1,), 'h_0_1'), ((2,), 'h_0_2')]
+    """
     cell = graph.cell
     if not any(e.role == "loss" for e in cell.equations):
         raise InputError("cell", cell.name, "a cell with a loss equation")
@@ -222,7 +250,13 @@ def _placeholders(cell, offset: int) -> list[str]:
 
 
 def signature(cell, names: dict) -> str:
-    """The generated function's parameters: the weights, the initial states, the sequences."""
+    """The generated function's parameters: the weights, the initial states, the sequences.
+
+    >>> import rnnsym
+    >>> graph = rnnsym.lstm(2)
+    >>> signature(graph.cell, layout_of(graph))
+    'W_xi, W_hi, W_xf, W_hf, W_xg, W_hg, W_xo, W_ho, b_i, b_f, b_g, b_o, W_y, b_y, h_0, c_0, x, y'
+    """
     parts = [python_name(p) for p in cell.parameters]
     parts += [python_name(s) for s in names["state_bases"].values()]
     parts += [ident for comps in names["sequences_components"].values() for _, ident in comps]

@@ -18,7 +18,13 @@ __all__ = ["NumpyCode", "build"]
 
 
 class NumpyCode(NumPyPrinter):
-    """sympy's numpy printer, with rnnsym's activations and an elementwise maximum."""
+    """sympy's numpy printer, with rnnsym's activations and an elementwise maximum.
+
+    >>> from rnnsym.rules import relu, sigmoid
+    >>> from sympy import Symbol
+    >>> NumpyCode().doprint(sigmoid(Symbol("a")) + relu(Symbol("b")))
+    'numpy.maximum(b, 0.0) + (1/(1 + numpy.exp(-(a))))'
+    """
 
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True})
@@ -49,7 +55,18 @@ def _nested(function: str, args: list[str]) -> str:
 
 
 def build(p: Plan, name: str) -> tuple[str, object]:
-    """The source of ``p`` in numpy and the function it defines (``name`` labels the code object)."""
+    """The source of ``p`` in numpy and the function it defines (``name`` labels the code object).
+
+    >>> import numpy as np, rnnsym
+    >>> from rnnsym.compiled.codegen import plan
+    >>> from rnnsym.compiled.layout import layout_of
+    >>> graph = rnnsym.elman(2)
+    >>> source, f = build(plan(graph, ("W_h",), layout_of(graph), "W_h, W_x, W_y, h_0, x, y"), "<elman>")
+    >>> column = lambda *v: np.array([[0.0], *[[x] for x in v]])  # rows t = 0..T, a batch of one
+    >>> loss, grads = f(W_h=1.0, W_x=0.1, W_y=2.0, h_0=np.ones(1), x=column(10, 10), y=column(5, 5))
+    >>> loss.tolist(), grads["W_h"].round(9).tolist()
+    ([2.0], [8.0])
+    """
     import numpy
 
     source = row_loops(p, NumpyCode(), "numpy.zeros((T + 1, B))", "numpy.sum({}, axis=0)")

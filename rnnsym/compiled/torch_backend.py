@@ -51,7 +51,15 @@ class _Activations:
 
 def build(p: Plan, name: str) -> tuple[str, object]:
     """The source of ``p`` for PyTorch and a function of numpy arguments that runs it
-    on float64 tensors and returns numpy results."""
+    on float64 tensors (without autograd) and returns numpy results; the generated
+    function itself, on tensors, is its attribute ``function``.  Imports torch.
+
+    >>> import pytest, rnnsym
+    >>> torch = pytest.importorskip("torch")
+    >>> f = rnnsym.compile(rnnsym.elman(2), backend="torch")
+    >>> f({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1, "W_y": 2})[0]
+    2.0
+    """
     import numpy
     import torch
 
