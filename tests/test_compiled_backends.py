@@ -158,6 +158,26 @@ def test_jax_leaves_x64_setting_alone():
     assert repr(f).endswith("backend='jax')")
 
 
+def test_jax_compiles_once_per_batch_size():
+    pytest.importorskip("jax")
+    f = compile_gradient(rnnsym.elman(2), backend="jax")
+    values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1, "W_y": 2}
+    f(values)
+    assert f(dict(values, W_h=0.5))[0] == pytest.approx(compile_gradient(rnnsym.elman(2))(dict(values, W_h=0.5))[0], rel=1e-14)
+    assert f._function.jitted._cache_size() == 1  # new values, same shapes: the same compiled function
+    f(dict(values, x=[[1, 2], [3, 4]], y=[[1, 2], [3, 4]]))
+    assert f._function.jitted._cache_size() == 2
+
+
+def test_jax_refuses_names_meeting_its_step_names():
+    pytest.importorskip("jax")
+    graph = rnnsym.unroll(rnnsym.define_cell([("s", "tanh(s_t*prev(s) + U*now(x))")], output=[("yhat", "V*now(s)")]), 2)
+    assert compile_gradient(graph).wrt == ("U", "s_t", "V")
+    with pytest.raises(InputError) as err:
+        compile_gradient(graph, backend="jax")
+    assert err.value.field == "cell" and "s_t" in str(err.value)
+
+
 def test_torch_source_is_plain_tensor_code():
     pytest.importorskip("torch")
     src = compile_gradient(rnnsym.elman(3, activation="tanh"), backend="torch").source
