@@ -84,6 +84,25 @@ class Plan:
     deltas: list[str]
     idents: set[str]
 
+    def recurrent(self) -> set[str]:
+        """The quantities the loop over t must compute step by step: each one read at step
+        t − 1 by a later step, and each one those read at the same step (the rest can be
+        computed for every step at once, after the loop)."""
+        def read(e: Expr, suffix: str) -> set[str]:
+            return {q for q in self.quantities if Symbol(f"{q}{suffix}") in e.free_symbols}
+
+        loop = {q for group in self.forward for _, e in group for q in read(e, "[t-1]")}
+        grown = True
+        while grown:
+            grown = False
+            for group in self.forward:
+                if {q for q, _ in group} & loop:
+                    needed = {q for _, e in group for q in read(e, "[t]")} | {q for q, _ in group}
+                    if not needed <= loop:
+                        loop |= needed
+                        grown = True
+        return loop
+
     def state_of(self, ident: str) -> str | None:
         """The state base whose initial value is the argument ``ident`` (None for a parameter)."""
         return next((b for b, s in self.state0.items() if s == ident), None)
@@ -222,6 +241,20 @@ def plan(graph, wrt: tuple[str, ...], names: dict, header: str) -> Plan:
         deltas=[python_name(q) for q in quantities if python_name(q) not in fused], idents=set(names["idents"]))
 
 
+def _split(e: Expr, loop: set[str]) -> tuple[list[Expr], list[Expr]]:
+    """The terms of a sum ``e`` that read no quantity of ``loop`` (inputs, parameters), and the others."""
+    rows = {Symbol(f"{q}{r}") for q in loop for r in ("[t]", "[t-1]")}
+    terms = list(e.args) if isinstance(e, sympy.Add) else [e]
+    free = [a for a in terms if not a.free_symbols & rows]
+    return free, [a for a in terms if a.free_symbols & rows]
+
+
+def _adjoint_of(group: list[tuple[str, int, Expr]]) -> str:
+    """The quantity q whose adjoint ``delta_q[t]`` a backward group's terms carry back."""
+    name = next(s.name for s in group[0][2].free_symbols if s.name.startswith("delta_"))
+    return name[len("delta_"):].partition("[")[0]
+
+
 def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op: str, indent: str,
            rows: dict[str, str] | None = None, total: str | list[str] | None = None) -> None:
     """``target op expr`` lines after the common subexpressions; ``rows`` respells the rows
@@ -269,9 +302,33 @@ def row_loops(p: Plan, printer, zeros: str, total: str) -> str:
          "    # the value of each quantity at each step (row t; row 0 holds the initial state)"]
     L += [f"    {q} = {zeros}" for q in p.quantities]
     L += [f"    {b}[0] = {s0}" for b, s0 in p.state0.items()]
-    L += ["", "    # forward pass", "    for t in range(1, T + 1):"]
+    loop = p.recurrent()
+    rows = {"[t-1]": "[:-1]", "[t]": "[1:]"}
+    inside, before = [], []
     for group in p.forward:
-        assign(printer, L, [f"{q}[t]" for q, _ in group], [e for _, e in group], "=", " " * 8)
+        if not {q for q, _ in group} & loop:
+            continue
+        q, e = group[0]
+        free, bound = _split(e, loop) if len(group) == 1 else ([], [e])
+        if free and not bound:  # read by the loop, computed from inputs and parameters alone
+            before.append((q, e))
+        elif free and bound:
+            before.append((q, sympy.Add(*free)))
+            inside.append((group, "+=", [sympy.Add(*bound)]))
+        else:
+            inside.append((group, "=", [e for _, e in group]))
+    L += ["", "    # forward pass"]
+    if before:
+        L.append("    # (the terms that do not depend on the previous step's state: every step at once)")
+        assign(printer, L, [f"{q}[1:]" for q, _ in before], [e for _, e in before], "=", " " * 4, rows)
+    L.append("    for t in range(1, T + 1):")
+    for group, op, exprs in inside:
+        assign(printer, L, [f"{q}[t]" for q, _ in group], exprs, op, " " * 8)
+    after = [group for group in p.forward if not {q for q, _ in group} & loop]
+    if after:
+        L.append("    # the quantities no later step needs: every step at once")
+        for group in after:
+            assign(printer, L, [f"{q}[1:]" for q, _ in group], [e for _, e in group], "=", " " * 4, rows)
     steps = "slice(1, T + 1)" if p.every_step else repr(p.loss_steps)
     L.append(f"    S = {steps}  # the steps with a loss")
     scale = "" if p.weight == 1 else f"{printer.doprint(p.weight)} * "
@@ -284,10 +341,17 @@ def row_loops(p: Plan, printer, zeros: str, total: str) -> str:
         L.append(f"    # ∂L/∂{base}_t = {printer.doprint(p.weight)} at the steps with a loss")
         assign(printer, L, [f"delta_{q}[S]" for q, _ in contributions], [e for _, e in contributions], "+=", " " * 4,
                {"[t]": "[S]"})
+    outside = [group for group in p.backward if _adjoint_of(group) not in loop]
+    if outside:
+        L.append("    # from the quantities no later step needs, every step at once")
+        for group in outside:
+            assign(printer, L, [f"delta_{q}[{'1:' if o == 0 else ':-1'}]" for q, o, _ in group],
+                   [e for *_, e in group], "+=", " " * 4, rows)
     L.append("    for t in range(T, 0, -1):")
     for group in p.backward:
-        assign(printer, L, [f"delta_{q}[t{'-1' if o == -1 else ''}]" for q, o, _ in group], [e for *_, e in group],
-               "+=", " " * 8)
+        if _adjoint_of(group) in loop:
+            assign(printer, L, [f"delta_{q}[t{'-1' if o == -1 else ''}]" for q, o, _ in group],
+                   [e for *_, e in group], "+=", " " * 8)
     if len(L[-1]) - len(L[-1].lstrip()) < 8:
         L.append("        pass")
     L.append("")
