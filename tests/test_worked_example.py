@@ -58,3 +58,14 @@ def test_the_loss_figure_builds(tmp_path, monkeypatch):
                    check=True, capture_output=True, timeout=120)
     text = subprocess.run(["pdftotext", "loss.pdf", "-"], check=True, capture_output=True, text=True).stdout
     assert "step of gradient descent" in text and "loss" in text
+
+
+def test_the_prose_quotes_the_loss_after_three_steps():
+    f = rnnsym.compile(rnnsym.elman(3, activation="tanh"))
+    point = {"h_0": 0, "x": [1, "0.5", -1], "y": ["0.5", "0.5", 0], "W_h": "0.5", "W_x": 1, "W_y": 2}
+    losses = []
+    for _ in range(4):
+        loss, grads = f(point)
+        losses.append(loss)
+        point = {name: float(v) - 0.05 * grads[name] if name in grads else v for name, v in point.items()}
+    assert f"take the loss from {losses[0]:.2f} to {losses[3]:.2f}" in PAGE
