@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     print()
     verdicts += batch_table(batch, steps, checked, args.markdown)
     print()
+    if args.quick:
+        print(f"(--quick: the targets are set for T = 1,000 and a batch of {BATCH[0]:,} sequences of {BATCH[1]:,} steps; "
+              "judged here at the quick sizes, they say little)")
     print("\n".join(verdicts))
 
 

@@ -195,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
                 verdicts.append(f"{model}, {m}: under {GATED_SECONDS:g} s with the unroll: "
                                 f"{'met' if total < GATED_SECONDS else 'not met'} ({number(total)} s)")
     print()
+    if args.quick:
+        print(f"(--quick: the targets are set for hidden size {HIDDEN} and T = {STEPS}; judged here at the quick sizes, "
+              "they say little)")
     print("\n".join(verdicts))
 
 
