@@ -233,3 +233,15 @@ def test_missing_value_is_refused():
     with pytest.raises(InputError) as err:
         compile_gradient(rnnsym.elman(2))({"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1})
     assert err.value.field == "values.W_y"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"x": [1, 2, 3]}, "values.x: got 'shape (3,)', expected shape (2,) (one sequence) or (B, 2) (a batch)"),
+    ({"W_h": [1]}, "values.W_h: got 'shape (1,)', expected shape ()"),
+    ({"y": [[5, 5], [1, 1]]}, "values.y: got 'shape (2, 2)', expected the same batch size as the other sequences"),
+])
+def test_a_wrong_shape_is_named_as_a_shape(change, message):
+    values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1, "W_y": 2} | change
+    with pytest.raises(InputError) as err:
+        compile_gradient(rnnsym.elman(2))(values)
+    assert str(err.value) == message

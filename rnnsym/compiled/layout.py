@@ -126,11 +126,11 @@ class CompiledGradient:
             elif a.ndim == len(full) + 1 and a.shape[1:] == full:
                 b = a.shape[0]
             else:
-                raise InputError(f"values.{name}", a.shape, f"shape {full} (one sequence) or (B, {', '.join(map(str, full))}) (a batch)")
+                raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {full} (one sequence) or (B, {', '.join(map(str, full))}) (a batch)")
             if name == next(iter(lay["sequences"])):
                 batch = b
             elif b != batch:
-                raise InputError(f"values.{name}", a.shape, "the same batch size as the other sequences")
+                raise InputError(f"values.{name}", f"shape {a.shape}", "the same batch size as the other sequences")
         B = batch or 1
         args: dict[str, object] = {}
         for name, shape in lay["sequences"].items():
@@ -147,13 +147,13 @@ class CompiledGradient:
             elif batch and a.shape == (B,) + shape:
                 a = np.moveaxis(a, 0, -1)
             else:
-                raise InputError(f"values.{name}", a.shape, f"shape {shape}" + (f" or {(B,) + shape}" if batch else ""))
+                raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {shape}" + (f" or {(B,) + shape}" if batch else ""))
             for index, ident in lay["components"][name]:
                 args[ident] = np.array(a[tuple(i - 1 for i in index)], dtype=np.float64)
         for name, shape in lay["parameters"].items():
             a = arrays[name]
             if a.shape != shape:
-                raise InputError(f"values.{name}", a.shape, f"shape {shape}")
+                raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {shape}")
             for index, ident in lay["components"][name]:
                 args[ident] = float(a[tuple(i - 1 for i in index)])
         loss, grads = self._function(**args)
