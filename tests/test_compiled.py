@@ -236,7 +236,9 @@ def test_missing_value_is_refused():
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"x": [1, 2, 3]}, "values.x: got 'shape (3,)', expected shape (2,) (one sequence) or (B, 2) (a batch)"),
+    ({"x": [1, 2, 3]}, "values.x: got 'shape (3,)', expected shape (2,) (one sequence) or (B, 2) (a batch, B ≥ 1)"),
+    ({"x": np.zeros((0, 2)), "y": np.zeros((0, 2))},
+     "values.x: got 'shape (0, 2)', expected shape (2,) (one sequence) or (B, 2) (a batch, B ≥ 1)"),
     ({"W_h": [1]}, "values.W_h: got 'shape (1,)', expected shape ()"),
     ({"y": [[5, 5], [1, 1]]}, "values.y: got 'shape (2, 2)', expected the same batch size as the other sequences"),
 ])

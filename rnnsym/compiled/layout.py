@@ -123,10 +123,10 @@ class CompiledGradient:
             a, full = arrays[name], (T,) + shape
             if a.shape == full:
                 b = None
-            elif a.ndim == len(full) + 1 and a.shape[1:] == full:
+            elif a.ndim == len(full) + 1 and a.shape[1:] == full and a.shape[0] > 0:
                 b = a.shape[0]
             else:
-                raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {full} (one sequence) or (B, {', '.join(map(str, full))}) (a batch)")
+                raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {full} (one sequence) or (B, {', '.join(map(str, full))}) (a batch, B ≥ 1)")
             if name == next(iter(lay["sequences"])):
                 batch = b
             elif b != batch:
