@@ -326,3 +326,29 @@ def test_without_hypothesis_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "hypothesis", None)
     with pytest.raises(ModuleNotFoundError, match=r"rnnsym\[hypothesis\]"):
         check_bptt(scalar_elman(), SCALAR)
+
+
+def test_a_loss_at_some_steps_takes_a_target_row_per_step():
+    """With loss_at=[1, 3] of T = 4 the targets still have a row per step, as rnnsym.compile takes them."""
+    graph = rnnsym.elman(4, activation="tanh", loss_at=[1, 3])
+    assert leaf_shapes(graph)["y"] == (4,)
+
+    def bptt(values, steps=(1, 3)):
+        W_h, W_x, W_y, h_0, x, y = (values[k] for k in ("W_h", "W_x", "W_y", "h_0", "x", "y"))
+        h = [h_0]
+        for t in range(len(x)):
+            h.append(np.tanh(W_h * h[t] + W_x * x[t]))
+        loss = sum((W_y * h[t] - y[t - 1]) ** 2 for t in steps)
+        g, dh = {"W_h": 0.0, "W_x": 0.0, "W_y": 0.0}, 0.0
+        for t in range(len(x), 0, -1):
+            dyhat = 2 * (W_y * h[t] - y[t - 1]) if t in steps else 0.0
+            g["W_y"] += dyhat * h[t]
+            dz = (dh + dyhat * W_y) * (1 - h[t] ** 2)
+            g["W_h"] += dz * h[t - 1]
+            g["W_x"] += dz * x[t - 1]
+            dh = dz * W_h
+        return loss, g
+
+    assert check_bptt(bptt, graph, examples=QUICK).ok
+    m = check_bptt(lambda v: bptt(v, (1, 2, 3)), graph, examples=QUICK).mismatch
+    assert m is not None and m.quantity == "L"

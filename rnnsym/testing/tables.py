@@ -40,12 +40,16 @@ def leaf_shapes(graph: Graph) -> dict[str, tuple[int, ...]]:
     >>> import rnnsym
     >>> leaf_shapes(rnnsym.elman(3))
     {'h_0': (), 'W_h': (), 'W_x': (), 'W_y': (), 'x': (3,), 'y': (3,)}
+    >>> leaf_shapes(rnnsym.elman(4, loss_at=[1, 3]))["y"]
+    (4,)
     """
     per_step = {f"{s}_{t}" for s in graph.sequences for t in range(1, graph.steps + 1)}
     shapes = {}
     for name, entries in graph.tensors.items():
         if name not in per_step and all(graph.is_leaf(s) for s in entries.values()):
-            shapes[name] = tuple(max(i[d] for i in entries) for d in range(len(next(iter(entries)))))
+            shape = tuple(max(i[d] for i in entries) for d in range(len(next(iter(entries)))))
+            # a sequence has a row per step, also where a step has no loss to read its target
+            shapes[name] = (graph.steps, *shape[1:]) if name in graph.sequences else shape
     return shapes
 
 
