@@ -247,3 +247,14 @@ def test_a_wrong_shape_is_named_as_a_shape(change, message):
     with pytest.raises(InputError) as err:
         compile_gradient(rnnsym.elman(2))(values)
     assert str(err.value) == message
+
+
+def test_values_written_as_in_exercise_files_are_read():
+    """A fraction "1/10" is read as an exercise file reads it, a bad entry named with its field."""
+    f = compile_gradient(rnnsym.elman(2))
+    values = {"h_0": 1, "x": [10, "10"], "y": [5, 5], "W_h": 1, "W_x": "1/10", "W_y": 2}
+    loss, grads = f(values)
+    assert loss == pytest.approx(2.0, rel=1e-15) and float(grads["W_x"]) == pytest.approx(40.0, rel=1e-15)
+    with pytest.raises(InputError) as err:
+        f(dict(values, x=[10, "1/0"]))
+    assert err.value.field == "values.x" and err.value.value == "1/0"

@@ -17,6 +17,7 @@ import sympy
 from ..cells import at_step, placeholder
 from ..errors import InputError, InputTypeError
 from ..forms import plain
+from ..numbers import parse_number
 from ..rules import relu, sigmoid
 
 __all__ = ["CompiledGradient", "SUPPORTED_FUNCTIONS", "layout_of", "check_functions", "python_name", "signature"]
@@ -59,7 +60,8 @@ class CompiledGradient:
     ``"h_0"``, ``"x"``, ``"y"``): each parameter an array of its tensor's
     shape, the initial states of theirs (or with a leading batch axis), the
     inputs and targets one entry per step — shape (T,) or (T, n) for one
-    sequence, (B, T) or (B, T, n) for a batch of B.  It returns ``(loss,
+    sequence, (B, T) or (B, T, n) for a batch of B; entries are numbers, or
+    strings as exercise files write them (``"0.1"``, ``"1/3"``).  It returns ``(loss,
     gradients)``: the loss (a float, or an array of shape (B,)) and a dict from
     each name of ``wrt`` to its gradient, of the tensor's shape, with the batch
     axis first when batched.  ``source`` is the generated code and ``backend``
@@ -117,7 +119,7 @@ class CompiledGradient:
             try:
                 arrays[k] = np.asarray(values[k], dtype=np.float64)
             except (TypeError, ValueError):
-                raise InputTypeError(f"values.{k}", values[k], "numbers (an array of float64)") from None
+                arrays[k] = _as_written(np, values[k], f"values.{k}")
         batch: int | None = None
         for name, shape in lay["sequences"].items():
             a, full = arrays[name], (T,) + shape
@@ -166,6 +168,17 @@ class CompiledGradient:
             out[name] = g if batch else g[0]
         loss = np.asarray(loss, dtype=np.float64)
         return (loss if batch else float(loss[0])), out
+
+
+def _as_written(np, value, field: str):
+    """``value`` as float64 when its entries are numbers as exercise files write them
+    (``"1/3"``); :func:`~rnnsym.numbers.parse_number` names a bad entry."""
+    try:
+        entries = np.asarray(value, dtype=object)
+    except (TypeError, ValueError):
+        raise InputTypeError(field, value, "numbers (an array of float64)") from None
+    read = np.vectorize(lambda v: float(parse_number(v, field).exact), otypes=[np.float64])
+    return read(entries)
 
 
 def check_functions(cell) -> None:
