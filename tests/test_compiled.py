@@ -221,6 +221,8 @@ def test_unknown_wrt_is_refused(wrt):
     ({"W_h": [1, 2]}, "values.W_h"),
     ({"W_q": 1}, "values"),
     ({"W_x": "a tenth"}, "values.W_x"),
+    ({"W_x": None}, "values.W_x"),
+    ({"y": [5, None]}, "values.y"),
 ])
 def test_bad_values_are_refused(change, field):
     values = {"h_0": 1, "x": [10, 10], "y": [5, 5], "W_h": 1, "W_x": 0.1, "W_y": 2} | change

@@ -120,6 +120,8 @@ class CompiledGradient:
                 arrays[k] = np.asarray(values[k], dtype=np.float64)
             except (TypeError, ValueError):
                 arrays[k] = _as_written(np, values[k], f"values.{k}")
+            if np.isnan(arrays[k]).any() and any(v is None for v in np.asarray(values[k], dtype=object).flat):
+                raise InputTypeError(f"values.{k}", values[k], "numbers (numpy reads None as NaN)")
         batch: int | None = None
         for name, shape in lay["sequences"].items():
             a, full = arrays[name], (T,) + shape
