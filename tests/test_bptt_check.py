@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rnnsym
+from rnnsym.binding import Missing
 from rnnsym.errors import InputError, InputTypeError
 from rnnsym.strategies import cells, graphs
 from rnnsym.testing import BPTTMismatch, BPTTReport, assert_bptt, check_bptt
@@ -298,7 +299,7 @@ def test_bad_arguments_name_the_field():
     ({"W_h": [1.0, 2.0]}, "bptt(values)['W_h']", "shape (2,)"),
     ({"W_h": "one"}, "bptt(values)['W_h']", "one"),
     ({"W_h": object}, "bptt(values)['W_h']", object),
-    ((1.0, {"W_x": 1.0}), "bptt(values)[1]['W_h']", "(missing)"),
+    ((1.0, {"W_x": 1.0}), "bptt(values)[1]['W_h']", Missing),
     (("a lot", {"W_h": 1.0}), "bptt(values)[0]", "a lot"),
 ])
 def test_a_wrong_return_value_names_what_and_where(returned, field, value):
@@ -307,7 +308,8 @@ def test_a_wrong_return_value_names_what_and_where(returned, field, value):
 
     with pytest.raises(InputError) as raised:
         check_bptt(bptt, SCALAR, wrt="W_h", examples=2)
-    assert (raised.value.field, raised.value.value) == (field, value), str(raised.value)
+    got = type(raised.value.value) if value is Missing else raised.value.value  # a missing value is Missing()
+    assert (raised.value.field, got) == (field, value), str(raised.value)
     assert isinstance(raised.value, InputTypeError) == (value in ([1, 2], "one", object, "a lot"))
 
 
@@ -352,3 +354,10 @@ def test_a_loss_at_some_steps_takes_a_target_row_per_step():
     assert check_bptt(bptt, graph, examples=QUICK).ok
     m = check_bptt(lambda v: bptt(v, (1, 2, 3)), graph, examples=QUICK).mismatch
     assert m is not None and m.quantity == "L"
+
+
+def test_a_given_value_that_is_not_a_finite_number_is_refused():
+    """None would read as NaN, whose truth is no number: nothing to compare, so it is refused."""
+    values = {"h_0": 0, "W_h": None, "W_x": 1, "W_y": 1, "x": [1, 0, 0], "y": [0, 0, 0]}
+    with pytest.raises(InputError, match="values.W_h: got None, expected finite numbers"):
+        check_bptt(scalar_elman(), SCALAR, values=values, examples=2)

@@ -101,7 +101,10 @@ def compile_gradient(graph, wrt: str | Iterable[str] | None = None, backend: str
                 raise InputError("wrt", w, "one of " + ", ".join([*names["parameters"], *names["states"]]))
     check_functions(cell)
     p = plan(graph, chosen, names, signature(cell, names))
-    source, function = _BUILDERS[backend](p, f"<rnnsym.compiled {cell.name}>")
+    try:
+        source, function = _BUILDERS[backend](p, f"<rnnsym.compiled {cell.name}>")
+    except ImportError as error:  # found but not importable (jax without jaxlib, say)
+        raise InputError("backend", backend, f"an installed {backend} (pip install rnnsym[{backend}]): {error}") from None
     return CompiledGradient(graph, chosen, source, function, names, backend)
 
 

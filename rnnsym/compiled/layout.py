@@ -16,6 +16,7 @@ import sympy
 
 from ..cells import at_step, placeholder
 from ..errors import InputError, InputTypeError
+from ..binding import Missing
 from ..forms import plain
 from ..numbers import parse_number
 from ..rules import relu, sigmoid
@@ -113,7 +114,7 @@ class CompiledGradient:
                 raise InputError("values", key, "one of " + ", ".join(known))
         for key in known:
             if key not in values:
-                raise InputError(f"values.{key}", "(missing)", "an array (every leaf of the model needs a value)")
+                raise InputError(f"values.{key}", Missing(), "an array (every leaf of the model needs a value)")
         arrays = {}
         for k in known:
             try:
@@ -160,7 +161,8 @@ class CompiledGradient:
                 raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {shape}")
             for index, ident in lay["components"][name]:
                 args[ident] = float(a[tuple(i - 1 for i in index)])
-        loss, grads = self._function(**args)
+        with np.errstate(over="ignore"):  # exp(-a) of a sigmoid at a < -709 is inf, and σ(a) rightly 0
+            loss, grads = self._function(**args)
         out: dict[str, object] = {}
         for name in self.wrt:
             shape = lay["parameters"].get(name, lay["states"].get(name))

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ..compiled import compile_gradient
 from ..errors import InputError, InputTypeError
+from ..binding import Missing
 from ..graph import Graph
 from .report import table as text_table
 from .slips import hint as slip_hint
@@ -65,7 +66,9 @@ class BPTTReport:
         return f"BPTTReport({self.graph.cell.name}, steps={self.graph.steps}, {what}: {verdict})"
 
     def __str__(self) -> str:
-        return str(self.mismatch) if self.mismatch else repr(self)
+        if self.mismatch:
+            return str(self.mismatch)
+        return f"{self.examples} examples agree on {', '.join(self.quantities)}"
 
     def raise_for_mismatch(self) -> "BPTTReport":
         """Raise the :class:`BPTTMismatch` when there is one; else return the report."""
@@ -160,7 +163,7 @@ class _Check:
         out = {}
         for name in self.wrt or grads:
             if name not in grads:
-                raise InputError(f"{at}[{name!r}]", "(missing)", f"the gradient of {name} (wrt names it)")
+                raise InputError(f"{at}[{name!r}]", Missing(), f"the gradient of {name} (wrt names it)")
             shape, g = self.shapes[name], grads[name]
             try:
                 a = np.asarray(g, dtype=np.float64)

@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any, Iterator, Mapping
 
 from ..errors import InputError, InputTypeError
+from ..binding import Missing
 from ..evaluation import evaluate
 from ..graph import Graph
 from ..numbers import parse_number
@@ -134,13 +135,15 @@ def read_table(graph: Graph, values: Any) -> dict[str, Any]:
     table = {}
     for name, shape in shapes.items():
         if name not in values:
-            raise InputError(f"values.{name}", "(missing)", f"numbers of shape {shape}")
+            raise InputError(f"values.{name}", Missing(), f"numbers of shape {shape}")
         try:
             a = np.asarray(values[name], dtype=np.float64)
         except (TypeError, ValueError):
             raise InputTypeError(f"values.{name}", values[name], f"numbers of shape {shape}") from None
         if a.shape != shape:
             raise InputError(f"values.{name}", f"shape {a.shape}", f"shape {shape}")
+        if not np.isfinite(a).all():  # None reads as NaN
+            raise InputError(f"values.{name}", values[name], "finite numbers")
         table[name] = a.tolist()
     return table
 
