@@ -369,10 +369,8 @@ def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> 
     """``graph`` evaluated at ``values`` (exercise-file names, or leaf symbols with
     numbers): every value exact, or decimals of ``digits`` digits; see :class:`Evaluation`.
     ``values`` may be an evaluation of ``graph`` already made, which is then used as it
-    is (so that one point is evaluated once, whatever asks for it).  The point last
-    evaluated on a graph is kept with the graph, and the same values (spelled the
-    same, at the same digits) give that same evaluation back, its passes made once:
-    treat an evaluation as read-only.
+    is (so that one point is evaluated once, whatever asks for it).  A graph keeps the
+    point last evaluated on it: the same values and digits give that (read-only) evaluation back.
 
     >>> from rnnsym.models import elman
     >>> evaluate(elman(1), {"h_0": 1, "x": [10], "y": [5], "W_h": 1, "W_x": "0.1", "W_y": 2}).values
