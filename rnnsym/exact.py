@@ -15,6 +15,7 @@ from sympy import Expr, Symbol
 
 from .errors import InputTypeError
 from .forms import _Product
+from .precision import apply as _apply, fsum as _fsum, log as _log
 from .rules import rule_for
 
 __all__ = ["Exact", "EXACT_BITS", "exact_form", "mp_value"]
@@ -138,13 +139,14 @@ def mp_value(expr: Any, env: Mapping[Symbol, mpmath.mpf], prec: int) -> mpmath.m
     if isinstance(expr, sympy.Float):
         return expr._to_mpmath(prec)
     if isinstance(expr, sympy.Add):
-        return mpmath.fsum(mp_value(a, env, prec) for a in expr.args)
+        return _fsum([mp_value(a, env, prec) for a in expr.args])
     if isinstance(expr, (sympy.Mul, _Product)):
         return mpmath.fprod(mp_value(a, env, prec) for a in expr.args)
     if isinstance(expr, sympy.Pow):
         return _power(mp_value(expr.base, env, prec), expr.exp, env, prec)
     if isinstance(expr, sympy.Function):
-        return rule_for(expr).numeric(mp_value(expr.args[0], env, prec))
+        rule, x = rule_for(expr), mp_value(expr.args[0], env, prec)
+        return _log(x) if isinstance(expr, sympy.log) else rule.numeric(x) if rule.rational else _apply(rule.numeric, x)
     if isinstance(expr, Expr) and expr.is_number:
         return sympy.N(expr, mpmath.libmp.prec_to_dps(prec) + 5)._to_mpmath(prec)
     raise InputTypeError("expression", expr, "a number, a symbol, + - * / ^ or a registered function")
