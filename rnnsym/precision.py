@@ -11,8 +11,8 @@ by which the result is smaller than 1.  A sum that absorbs a part whole
 (1 + e^-80 = 1 at 66 bits) records the bits between its parts.  A number
 shorter than a rounded one is taken as exact (1, 1/2, an integer); a function
 that rounds to such a number from a non-zero argument loses every bit
-(:data:`TOTAL`, σ(40) = 1 at 66 bits), and so does a sum of rounded parts
-that comes to exactly 0.
+(:data:`TOTAL`, σ(40) = 1 at 66 bits); a sum of rounded parts that comes to
+exactly 0 is noted (``Tracker.zero``), to be computed again once.
 
 A pass of decimal arithmetic runs inside a :class:`Tracker` (a context
 manager, set for the current context only), which keeps the largest loss of
@@ -32,7 +32,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 import mpmath
-from mpmath.libmp import mpf_add, mpf_sum
+
 
 from .errors import LimitError
 
@@ -56,10 +56,10 @@ class Tracker:
     arithmetic of this module lost to cancellation while the tracker was
     entered (in this context; an inner tracker hides the outer one)."""
 
-    __slots__ = ("lost", "_token")
+    __slots__ = ("lost", "zero", "_token")
 
     def __init__(self) -> None:
-        self.lost = 0
+        self.lost, self.zero = 0, False  # zero: a sum of rounded parts came to exactly 0
         self._token = None
 
     def __enter__(self) -> "Tracker":
@@ -71,6 +71,12 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"Tracker(lost={'all' if self.lost >= TOTAL else self.lost})"
+
+
+def _zero() -> None:
+    tracker = _TRACKER.get()
+    if tracker is not None:
+        tracker.zero = True
 
 
 def _record(bits: int) -> None:
@@ -100,7 +106,9 @@ def lost_in_sum(parts, total) -> int:
     if len(sizes) < 2:
         return 0
     if not man:
-        return TOTAL if any(m[1] and not _short(m[3]) for m in mpfs) else 0
+        if any(m[1] and not _short(m[3]) for m in mpfs):
+            _zero()
+        return 0
     largest, smallest = max(sizes), min(sizes)
     if largest - smallest > mpmath.mp.prec:
         return largest - smallest
@@ -125,7 +133,7 @@ def add(x, y):
             elif (xs - ys > 32 or ys - xs > 32) and abs(xs - ys) > mpmath.mp.prec:
                 _record(abs(xs - ys))  # the smaller part is absorbed
         elif not (_short(xb) and _short(yb)):
-            _record(TOTAL)
+            _zero()
     return total
 
 
@@ -179,7 +187,7 @@ def recompute(evaluation, compute, what: str):
     raises :class:`~rnnsym.errors.LimitError` when one is asked for), and a
     division by 0 raises it at once, naming ``what`` or the quantity.
     """
-    previous = None
+    previous, zero = None, False
     while True:
         with Tracker() as tracker:
             try:
@@ -187,9 +195,11 @@ def recompute(evaluation, compute, what: str):
             except ZeroDivisionError as error:
                 what, result, tracker.lost = getattr(error, "quantity", what), None, TOTAL
         if tracker.lost <= evaluation.prec - evaluation._bits - MARGIN:
-            return result
+            if not tracker.zero or zero:  # a difference that is 0 at two precisions is 0
+                return result
+            zero, tracker.lost = True, evaluation.prec - evaluation._bits - MARGIN + 64
         if evaluation.prec >= evaluation._cap:
-            return _settle(evaluation, result, previous, what)
+            return result if previous is None else _settle(evaluation, result, previous, what)
         previous = result
         wanted = evaluation._bits + MARGIN + 32 + tracker.lost if tracker.lost < TOTAL else 2 * evaluation.prec
         evaluation.prec = min(max(wanted, evaluation.prec + 32), evaluation._cap)
