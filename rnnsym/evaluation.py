@@ -44,7 +44,7 @@ from .errors import InputError, LimitError
 from .precision import MAX_EXTRA_BITS
 from .forms import Partial, plain
 from .kernels import kernel as _kernel, mp_forward as _mp_forward, mp_total as _mp_total, short_pass as _short_pass
-from .precision import add as _add, fsum as _fsum, recompute as _recompute
+from .precision import Tracker as _Tracker, add as _add, fsum as _fsum, recompute as _recompute
 from .exact import EXACT_BITS, Exact, mp_value
 from .binding import Missing, bind, leaf_numbers
 from .numbers import check_size
@@ -123,9 +123,9 @@ class Evaluation:
                     value = sympy.Add(*args) * a.weight if kernel is None else kernel.compiled(True)[0](args)
                     if mp_env is not None:
                         margs = [mp_env[s] for s in a.dependencies]
-                        decimal = _mp_total(margs, a.weight) if kernel is None else kernel.compiled(False)[0](margs)
-                        mp_env[a.target] = decimal
-                        value = self._atom(value, str(a.target), decimal)
+                        value = self._atom(value, str(a.target), (lambda m: _mp_total(m, a.weight)) if kernel is None
+                                           else kernel.compiled(False)[0], margs)
+                        mp_env[a.target] = mp_value(value, {}, EXACT_BITS)  # right to EXACT_BITS bits
                     env[a.target] = check_size(value, str(a.target))
                 self._mp_env = mp_env
                 return env
@@ -140,14 +140,21 @@ class Evaluation:
         self.__dict__.pop("env", None)
         self._adjoints, self._tangents, self._short = {}, {}, {}
 
-    def _atom(self, value: Any, name: str, decimal: mpmath.mpf | None = None) -> Any:
+    def _atom(self, value: Any, name: str, decimal=None, args: list = ()) -> Any:
         """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number
-        (``decimal``: its value to :data:`~rnnsym.exact.EXACT_BITS` bits, when known)."""
+        (``decimal(args)`` computes it in mpmath from decimals right to :data:`~rnnsym.exact.EXACT_BITS`
+        bits or more, when it can; the atom keeps the bits it is right to after cancellation)."""
         if not self.exact or isinstance(value, (sympy.Rational, Exact)) or not value.is_number:
             return value
         if decimal is None:
-            decimal = mp_value(value, {}, EXACT_BITS)
-        return Exact(name, value, decimal)
+            return Exact(name, value)
+        work = max([EXACT_BITS] + [a._mpf_[3] for a in args])  # as precise as the arguments
+        with mpmath.workprec(work), _Tracker() as tracker:
+            try:
+                number = decimal(args)
+            except ZeroDivisionError:
+                return Exact(name, value)
+        return Exact(name, value, number, EXACT_BITS - min(tracker.lost, EXACT_BITS + 1))  # the arguments' bits
 
     @property
     def values(self) -> dict[Symbol, Any]:
@@ -196,9 +203,8 @@ class Evaluation:
         values = [f(args) for f in kernel.compiled(self.exact)[1]]
         if self.exact and self._mp_env is not None:
             margs = [self._mp_env[s] for s in names]
-            mps = [f(margs) for f in kernel.compiled(False)[1]]
-            values = [self._atom(v, f"d{assignment.target}/d{d}", m)
-                      for v, m, d in zip(values, mps, assignment.dependencies)]
+            values = [self._atom(v, f"d{assignment.target}/d{d}", f, margs)
+                      for v, f, d in zip(values, kernel.compiled(False)[1], assignment.dependencies)]
         return values if raw else [self.number(v) for v in values]
 
     # -- derivative passes ---------------------------------------------------------------------------
@@ -406,4 +412,3 @@ def gradients(graph, values: Mapping | Evaluation, wrt: Iterable[str] | None = N
 def parameter_names(graph) -> list[str]:
     """The names of the cell's parameter tensors, in the cell's order (``["W_h", "W_x", "W_y"]``)."""
     return list(dict.fromkeys(str(p).partition("[")[0] for p in graph.cell.parameters))
-
