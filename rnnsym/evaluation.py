@@ -125,7 +125,10 @@ class Evaluation:
                         margs = [mp_env[s] for s in a.dependencies]
                         value = self._atom(value, str(a.target), (lambda m: _mp_total(m, a.weight)) if kernel is None
                                            else kernel.compiled(False)[0], margs)
-                        mp_env[a.target] = mp_value(value, {}, EXACT_BITS)  # right to EXACT_BITS bits
+                        try:  # right to EXACT_BITS bits
+                            mp_env[a.target] = mp_value(value, {}, EXACT_BITS)
+                        except LimitError:  # shown as an error only if it is asked for
+                            mp_env[a.target] = max(value._cache.items(), default=(0, mpmath.nan))[1]
                     env[a.target] = check_size(value, str(a.target))
                 self._mp_env = mp_env
                 return env

@@ -65,7 +65,7 @@ class Exact(sympy.AtomicExpr):
         obj._cache = {}
         if value is None:
             value, bits = _computed(expr, EXACT_BITS, EXACT_BITS)
-        if value is not None:
+        if value is not None and mpmath.isfinite(value):
             obj._cache[bits] = value
         return obj
 
@@ -76,17 +76,15 @@ class Exact(sympy.AtomicExpr):
         return (self.name, self.expr)
 
     def mp(self, prec: int) -> mpmath.mpf:
-        """The value as an mpmath number right to ``prec`` bits (its best beyond
-        :data:`~rnnsym.precision.MAX_EXTRA_BITS` bits more; a
-        :class:`~rnnsym.errors.LimitError` when it has none)."""
+        """The value as an mpmath number right to ``prec`` bits; a
+        :class:`~rnnsym.errors.LimitError` when that takes more than
+        :data:`~rnnsym.precision.MAX_EXTRA_BITS` bits more."""
         best = max(self._cache, default=None)
         work = prec + 64
         while best is None or best < prec:
             if work > prec + MAX_EXTRA_BITS:
-                if best is None:
-                    raise LimitError(self.name, f"a value that cancels beyond {prec + MAX_EXTRA_BITS} bits",
-                                     f"a value computable to {prec} bits")
-                break
+                raise LimitError(self.name, f"a value that cancels beyond {prec + MAX_EXTRA_BITS} bits",
+                                 f"a value computable to {prec} bits")
             _refine(self, work)
             best = max(self._cache, default=None)
             work = 2 * work if best is None or best <= 0 else work + prec - best + 64
@@ -134,7 +132,8 @@ def _refine(atom: Exact, work: int) -> None:
 def _computed(expr: Expr, floor: int, work: int) -> tuple[mpmath.mpf | None, int]:
     """``expr`` computed with ``work`` bits from atoms right to ``floor`` bits, and the
     bits the result is right to (``None`` after a division by a difference that came to 0)."""
-    with mpmath.workprec(work), Tracker() as tracker:
+    widest = max((a._cache[max(a._cache)]._mpf_[3] for a in expr.atoms(Exact) if a._cache), default=0)
+    with mpmath.workprec(max(work, widest)), Tracker() as tracker:  # no argument rounded
         try:
             value = mp_value(expr, {}, max(floor, 1))
         except ZeroDivisionError:

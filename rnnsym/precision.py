@@ -160,15 +160,25 @@ def log(x):
 
 
 def apply(function, x):
-    """``function(x)`` for a function that is not rational, recording every bit as
-    lost when a non-zero ``x`` gives a value that looks exact: a saturated σ(40) or
-    tanh(40) rounded to 1 hides the distance to 1 that 1 − σ and 1 − tanh² need."""
+    """``function(x)`` for a function that is not rational.  A non-zero ``x`` that
+    gives a value that looks exact is a saturation (σ(1000) and tanh(1000) round
+    to 1 at 66 bits, hiding the distance to 1 that 1 − σ and 1 − tanh² need): the
+    bits more with which the value shows that distance are recorded as lost
+    (every bit beyond :data:`MAX_EXTRA_BITS` more)."""
     value = function(x)
     try:
-        if value._mpf_[1] and _short(value._mpf_[3]) and x._mpf_[1]:
-            _record(TOTAL)
+        saturated = value._mpf_[1] and x._mpf_[1] and _short(value._mpf_[3])
     except AttributeError:
-        pass
+        return value
+    if saturated:
+        extra = mpmath.mp.prec
+        while extra <= MAX_EXTRA_BITS:
+            with mpmath.extraprec(extra):
+                if function(x)._mpf_[3] + 2 * NOISE >= mpmath.mp.prec:
+                    _record(extra)
+                    return value
+            extra *= 2
+        _record(TOTAL)
     return value
 
 
@@ -199,7 +209,7 @@ def recompute(evaluation, compute, what: str):
                 return result
             zero, tracker.lost = True, evaluation.prec - evaluation._bits - MARGIN + 64
         if evaluation.prec >= evaluation._cap:
-            return result if previous is None else _settle(evaluation, result, previous, what)
+            return _settle(evaluation, result, previous, what)
         previous = result
         wanted = evaluation._bits + MARGIN + 32 + tracker.lost if tracker.lost < TOTAL else 2 * evaluation.prec
         evaluation.prec = min(max(wanted, evaluation.prec + 32), evaluation._cap)
@@ -207,25 +217,30 @@ def recompute(evaluation, compute, what: str):
 
 
 def _settle(evaluation, result, previous, what: str):
+    """The result of the last pass at the cap: values that are not finite, or that
+    differ from ``previous`` (the pass before), are unsure; both below 2^-(cap −
+    MAX_EXTRA_BITS/2) they are 0 (a difference of equal values: 0.3 − 3 × 0.1)."""
     if result is None:
         raise LimitError(what, f"a division by a difference that is 0 to the last of {evaluation.prec} bits",
                          f"values computable within {evaluation._cap} bits")
     pairs = list(result.items()) if isinstance(result, dict) else [(what, result)]
     before = previous if isinstance(previous, dict) else {what: previous}
     tolerance = mpmath.ldexp(1, -evaluation._bits - 4)
-    tiny = mpmath.ldexp(1, -(evaluation._cap - MAX_EXTRA_BITS // 2))  # zero to the cap's precision
+    tiny = mpmath.ldexp(1, -(evaluation._cap - MAX_EXTRA_BITS // 2))
     for name, value in pairs:
         old = before.get(name)
-        try:
-            if old is not None and (value == old or abs(value - old) <= abs(value) * tolerance):
-                continue
-            if old is not None and abs(value) < tiny and abs(old) < tiny:
-                if not isinstance(result, dict):
-                    return mpmath.mpf(0)
-                result[name] = mpmath.mpf(0)
-                continue
-        except TypeError:  # a list of values (local partials): compared as a whole
-            if old is not None and all(v == o for v, o in zip(value, old)):
-                continue
+        values = value if isinstance(value, list) else [value]  # local partials come as a list
+        if any(isinstance(v, mpmath.mpf) and not mpmath.isfinite(v) for v in values):
+            evaluation._unsure[id(value)] = (str(name), value)
+            continue
+        if previous is None or isinstance(value, list) or value == old:
+            continue
+        if abs(value - old) <= abs(value) * tolerance:
+            continue
+        if abs(value) < tiny and abs(old) < tiny:
+            if not isinstance(result, dict):
+                return mpmath.mpf(0)
+            result[name] = mpmath.mpf(0)
+            continue
         evaluation._unsure[id(value)] = (str(name), value)
     return result
