@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import mpmath
 import pytest
 import sympy
@@ -138,3 +140,14 @@ def _same(value, reference, digits: int) -> bool:
     with mpmath.workdps(digits + 60):
         a, b = value._to_mpmath(400), reference._to_mpmath(400)
         return abs(a - b) <= abs(b) * mpmath.mpf(10) ** (1 - digits)
+
+
+@pytest.mark.parametrize("o", [5, 10, 40])
+def test_number_lines_do_not_hide_a_cancellation(o):
+    point = {"h_0": 0, "W_h": 0, "W_x": 1, "W_y": 1, "x": [o], "y": [0]}
+    lines = rnnsym.latex(rnnsym.derive(BCE, "L", "W_y"), point)
+    text = " ".join(lines)
+    yhat = sympy.Float(rnnsym.evaluate(BCE, point, digits=30).value("yhat_1"), 30)
+    assert r"1 - 1.0\right" not in text and r"{1 - 1.0}" not in text
+    for written in re.findall(r"1 - (0\.9\d*)", text):  # every 1 − ŷ written keeps 2 digits of the difference
+        assert abs((1 - sympy.Float(written, 40)) / (1 - yhat) - 1) < sympy.Rational(1, 100)
