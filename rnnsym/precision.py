@@ -10,9 +10,10 @@ largest part less the magnitude of the result; for a log, the number of bits
 by which the result is smaller than 1.  A sum that absorbs a part whole
 (1 + e^-80 = 1 at 66 bits) records the bits between its parts.  A number
 shorter than a rounded one is taken as exact (1, 1/2, an integer); a function
-that rounds to such a number from a non-zero argument loses every bit
-(:data:`TOTAL`, σ(40) = 1 at 66 bits); a sum of rounded parts that comes to
-exactly 0 is noted (``Tracker.zero``), to be computed again once.
+that rounds to such a number from a non-zero argument is saturated (σ(1000) =
+1 at 66 bits) and records the bits more with which it is not; a sum of rounded
+parts that comes to exactly 0 is noted (``Tracker.zero``), to be computed again
+once.  :data:`TOTAL` stands for every bit.
 
 A pass of decimal arithmetic runs inside a :class:`Tracker` (a context
 manager, set for the current context only), which keeps the largest loss of
@@ -33,7 +34,6 @@ from contextvars import ContextVar
 
 import mpmath
 
-
 from .errors import LimitError
 
 __all__ = ["NOISE", "TOTAL", "MARGIN", "MAX_EXTRA_BITS", "Tracker", "add", "fsum", "log", "apply", "lost_in_sum",
@@ -41,7 +41,7 @@ __all__ = ["NOISE", "TOTAL", "MARGIN", "MAX_EXTRA_BITS", "Tracker", "add", "fsum
 
 #: Losses of at most this many bits are not recorded.
 NOISE = 4
-#: The loss recorded when a sum of non-zero parts is exactly 0 (or the log of 1): every bit.
+#: The loss that stands for every bit (a saturation beyond ``MAX_EXTRA_BITS``, a division by 0).
 TOTAL = 1 << 40
 _NONE = -(1 << 62)  # the magnitude of 0
 #: A decimal pass that loses more bits to cancellation than its guard bits less ``MARGIN``
