@@ -9,7 +9,8 @@ Every number rnnsym shows or checks comes from here, by one rule:
   order, one assignment at a time: exactly (rationals stay rational; an
   irrational value is stood in for by an :class:`Exact` atom), or in decimals
   with ``digits`` significant digits, computed in mpmath with :data:`GUARD`
-  guard digits more;
+  guard digits more, and again with as many more bits as a pass lost to
+  cancellation (:mod:`rnnsym.precision`) when that was more than the guard;
 - derivative values come from the same pass: one reverse (adjoint) pass per
   quantity differentiated, one forward (tangent) pass per quantity
   differentiated with respect to, each cached, each linear in the number of
@@ -32,7 +33,6 @@ proportional to the number of steps.
 
 from __future__ import annotations
 
-import heapq
 from functools import cached_property
 from typing import Any, Iterable, Mapping
 
@@ -40,9 +40,11 @@ import mpmath
 import sympy
 from sympy import Expr, S, Symbol
 
-from .errors import InputError
+from .errors import InputError, LimitError
+from .precision import MAX_EXTRA_BITS
 from .forms import Partial, plain
-from .kernels import kernel as _kernel
+from .kernels import kernel as _kernel, mp_forward as _mp_forward, mp_total as _mp_total, short_pass as _short_pass
+from .precision import Tracker as _Tracker, add as _add, fsum as _fsum, recompute as _recompute
 from .exact import EXACT_BITS, Exact, mp_value
 from .binding import Missing, bind, leaf_numbers
 from .numbers import check_size
@@ -64,7 +66,10 @@ class Evaluation:
     ask for decimals of their precision).  With ``digits`` ``None`` values are exact
     (:class:`sympy.Rational`, or an :class:`Exact` atom when irrational); with
     ``digits`` they are mpmath numbers computed with ``digits + GUARD``
-    significant digits.  ``env`` maps every symbol to its value.
+    significant digits (more when cancellation needs them; a value that
+    cannot be computed to ``digits`` digits within :data:`MAX_EXTRA_BITS` more
+    bits raises :class:`~rnnsym.errors.LimitError` when it is asked for).
+    ``env`` maps every symbol to its value.
 
     - :meth:`value` of a name; :meth:`adjoints` of a quantity A: ∂A/∂v for every
       v that A depends on, v treated as free, by one reverse pass;
@@ -86,6 +91,8 @@ class Evaluation:
         self.exact = self.digits is None
         digits = self.digits
         self.prec = EXACT_BITS if self.exact else mpmath.libmp.dps_to_prec(digits + GUARD)
+        self._bits = 0 if self.exact else mpmath.libmp.dps_to_prec(digits)
+        self._cap, self._unsure = self.prec + MAX_EXTRA_BITS, {}  # see rnnsym.precision.recompute
         self._tangents: dict[Symbol, dict[Symbol, Any]] = {}
         self._adjoints: dict[Symbol, dict[Symbol, Any]] = {}
         self._short: dict[tuple[Symbol, Symbol], Any] = {}
@@ -116,27 +123,41 @@ class Evaluation:
                     value = sympy.Add(*args) * a.weight if kernel is None else kernel.compiled(True)[0](args)
                     if mp_env is not None:
                         margs = [mp_env[s] for s in a.dependencies]
-                        decimal = _mp_total(margs, a.weight) if kernel is None else kernel.compiled(False)[0](margs)
-                        mp_env[a.target] = decimal
-                        value = self._atom(value, str(a.target), decimal)
+                        value = self._atom(value, str(a.target), (lambda m: _mp_total(m, a.weight)) if kernel is None
+                                           else kernel.compiled(False)[0], margs)
+                        try:  # right to EXACT_BITS bits
+                            mp_env[a.target] = mp_value(value, {}, EXACT_BITS)
+                        except LimitError:  # shown as an error only if it is asked for
+                            mp_env[a.target] = max(value._cache.items(), default=(0, mpmath.nan))[1]
                     env[a.target] = check_size(value, str(a.target))
                 self._mp_env = mp_env
                 return env
-            env = {s: mpmath.mpf(int(v.p)) / int(v.q) for s, v in self.leaves.items()}
-            for a in graph.assignments:
-                args = [env[s] for s in a.dependencies]
-                kernel = _kernel(graph, a)
-                env[a.target] = _mp_total(args, a.weight) if kernel is None else kernel.compiled(False)[0](args)
-            return env
+        return self._precise(lambda: _mp_forward(graph, self.leaves, self.prec), "values")
 
-    def _atom(self, value: Any, name: str, decimal: mpmath.mpf | None = None) -> Any:
+    def _precise(self, compute, what: str) -> Any:
+        """``compute()``, a decimal pass, with the precision it needs (:func:`~rnnsym.precision.recompute`)."""
+        return compute() if self.exact else _recompute(self, compute, what)
+
+    def _clear(self) -> None:
+        """Forget every value, to compute them again at a new :attr:`prec`."""
+        self.__dict__.pop("env", None)
+        self._adjoints, self._tangents, self._short = {}, {}, {}
+
+    def _atom(self, value: Any, name: str, decimal=None, args: list = ()) -> Any:
         """``value``, or an :class:`Exact` atom standing in for it when it is an irrational number
-        (``decimal``: its value to :data:`~rnnsym.exact.EXACT_BITS` bits, when known)."""
+        (``decimal(args)`` computes it in mpmath from decimals right to :data:`~rnnsym.exact.EXACT_BITS`
+        bits or more, when it can; the atom keeps the bits it is right to after cancellation)."""
         if not self.exact or isinstance(value, (sympy.Rational, Exact)) or not value.is_number:
             return value
         if decimal is None:
-            decimal = mp_value(value, {}, EXACT_BITS)
-        return Exact(name, value, decimal)
+            return Exact(name, value)
+        work = max([EXACT_BITS] + [a._mpf_[3] for a in args])  # as precise as the arguments
+        with mpmath.workprec(work), _Tracker() as tracker:
+            try:
+                number = decimal(args)
+            except ZeroDivisionError:
+                return Exact(name, value)
+        return Exact(name, value, number, EXACT_BITS - min(tracker.lost, EXACT_BITS + 1))  # the arguments' bits
 
     @property
     def values(self) -> dict[Symbol, Any]:
@@ -160,6 +181,9 @@ class Evaluation:
         """``value`` as shown outside: exact as is, a decimal as a :class:`sympy.Float` of ``digits`` digits."""
         if self.exact or not isinstance(value, mpmath.mpf):
             return value
+        if id(value) in self._unsure and self._unsure[id(value)][1] is value:
+            raise LimitError(self._unsure[id(value)][0], f"a value that cancels beyond {self._cap} bits",
+                             f"a value computable to {self.digits} digits")
         return sympy.Float(value, self.digits)
 
     # -- local partials -----------------------------------------------------------------------------
@@ -182,9 +206,8 @@ class Evaluation:
         values = [f(args) for f in kernel.compiled(self.exact)[1]]
         if self.exact and self._mp_env is not None:
             margs = [self._mp_env[s] for s in names]
-            mps = [f(margs) for f in kernel.compiled(False)[1]]
-            values = [self._atom(v, f"d{assignment.target}/d{d}", m)
-                      for v, m, d in zip(values, mps, assignment.dependencies)]
+            values = [self._atom(v, f"d{assignment.target}/d{d}", f, margs)
+                      for v, f, d in zip(values, kernel.compiled(False)[1], assignment.dependencies)]
         return values if raw else [self.number(v) for v in values]
 
     # -- derivative passes ---------------------------------------------------------------------------
@@ -196,27 +219,30 @@ class Evaluation:
         grow term by term.
         """
         if target not in self._adjoints:
-            graph = self.graph
-            one = S.One if self.exact else mpmath.mpf(1)
-            terms: dict[Symbol, list] = {target: [one]}
-            adj: dict[Symbol, Any] = {}
-            with mpmath.workprec(self.prec):
-                for a in reversed(graph.assignments[: graph.position(target) + 1]):
-                    parts = terms.pop(a.target, None)
-                    if parts is None:
-                        continue
-                    g = self._sum(parts)
-                    g = adj[a.target] = self._atom(g, f"d{target}/d{a.target}") if self.exact else g
-                    if not self._nonzero(g):
-                        continue
-                    for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                        if self._nonzero(pv):
-                            terms.setdefault(dep, []).append(g * pv)
-                for s, parts in terms.items():  # leaves
-                    g = self._sum(parts)
-                    adj[s] = self._atom(g, f"d{target}/d{s}") if self.exact else g
-            self._adjoints[target] = adj
+            self._adjoints[target] = self._precise(lambda: self._reverse_pass(target), f"d{target}")
         return self._adjoints[target]
+
+    def _reverse_pass(self, target: Symbol) -> dict[Symbol, Any]:
+        graph, _ = self.graph, self.env
+        one = S.One if self.exact else mpmath.mpf(1)
+        terms: dict[Symbol, list] = {target: [one]}
+        adj: dict[Symbol, Any] = {}
+        with mpmath.workprec(self.prec):
+            for a in reversed(graph.assignments[: graph.position(target) + 1]):
+                parts = terms.pop(a.target, None)
+                if parts is None:
+                    continue
+                g = self._sum(parts)
+                g = adj[a.target] = self._atom(g, f"d{target}/d{a.target}") if self.exact else g
+                if not self._nonzero(g):
+                    continue
+                for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
+                    if self._nonzero(pv):
+                        terms.setdefault(dep, []).append(g * pv)
+            for s, parts in terms.items():  # leaves
+                g = self._sum(parts)
+                adj[s] = self._atom(g, f"d{target}/d{s}") if self.exact else g
+        return adj
 
     def _nonzero(self, value: Any) -> bool:
         # an mpf's truth is a cheap test; a sympy value is compared with 0
@@ -227,26 +253,29 @@ class Evaluation:
             return parts[0]
         if self.exact:
             return sympy.Add(*parts)
-        return parts[0] + parts[1] if len(parts) == 2 else mpmath.fsum(parts)
+        return _add(parts[0], parts[1]) if len(parts) == 2 else _fsum(parts)
 
     def _forward_pass(self, source: Symbol) -> dict[Symbol, Any]:
         """The forward (tangent) pass from ``source``, in this evaluation's own arithmetic (cached)."""
         if source not in self._tangents:
-            graph = self.graph
-            tan: dict[Symbol, Any] = {source: S.One if self.exact else mpmath.mpf(1)}
-            with mpmath.workprec(self.prec):
-                for a in graph.assignments[graph.position(source) + 1:]:
-                    if not any(d in tan for d in a.dependencies):
-                        continue
-                    value = None
-                    for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                        if dep in tan and self._nonzero(pv):
-                            term = tan[dep] * pv
-                            value = term if value is None else value + term
-                    if value is not None and self._nonzero(value):
-                        tan[a.target] = self._atom(value, f"d{a.target}/d{source}") if self.exact else value
-            self._tangents[source] = tan
+            self._tangents[source] = self._precise(lambda: self._tangent_pass(source), f"d/d{source}")
         return self._tangents[source]
+
+    def _tangent_pass(self, source: Symbol) -> dict[Symbol, Any]:
+        graph, _ = self.graph, self.env
+        tan: dict[Symbol, Any] = {source: S.One if self.exact else mpmath.mpf(1)}
+        with mpmath.workprec(self.prec):
+            for a in graph.assignments[graph.position(source) + 1:]:
+                if not any(d in tan for d in a.dependencies):
+                    continue
+                value = None
+                for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
+                    if dep in tan and self._nonzero(pv):
+                        term = tan[dep] * pv
+                        value = term if value is None else self._sum([value, term])
+                if value is not None and self._nonzero(value):
+                    tan[a.target] = self._atom(value, f"d{a.target}/d{source}") if self.exact else value
+        return tan
 
     def adjoints(self, target: Symbol) -> dict[Symbol, Any]:
         """∂target/∂v for every leaf and quantity v that ``target`` depends on (v free), by one reverse pass."""
@@ -270,36 +299,9 @@ class Evaluation:
         """∂of/∂wrt for a quantity ``wrt`` by a reverse pass that stops at ``wrt``
         (every path from it runs through later assignments), or ``None`` when
         that pass would reach more than :data:`SHORT_PASS` assignments."""
-        key = (of, wrt)
-        if key in self._short:
-            return self._short[key]
-        graph, stop = self.graph, self.graph.position(wrt)
-        one = S.One if self.exact else mpmath.mpf(1)
-        terms: dict[Symbol, list] = {of: [one]}
-        queue = [-graph.position(of)]  # positions to visit, latest first
-        with mpmath.workprec(self.prec):
-            for _ in range(SHORT_PASS):
-                if not queue or -queue[0] <= stop:
-                    break
-                a = graph.assignments[-heapq.heappop(queue)]
-                g = self._sum(terms.pop(a.target))
-                if self.exact:  # named, so that exact sums stay shallow
-                    g = self._atom(g, f"d{of}/d{a.target}")
-                if not self._nonzero(g):
-                    continue
-                for dep, pv in zip(a.dependencies, self.local_partials(a, raw=True)):
-                    if self._nonzero(pv) and not graph.is_leaf(dep):
-                        if dep not in terms:
-                            terms[dep] = []
-                            heapq.heappush(queue, -graph.position(dep))
-                        terms[dep].append(g * pv)
-            else:
-                if queue and -queue[0] > stop:
-                    return None
-            parts = terms.get(wrt)
-            value = self._sum(parts) if parts else (S.Zero if self.exact else mpmath.mpf(0))
-            self._short[key] = self._atom(value, f"d{of}/d{wrt}")
-        return self._short[key]
+        if (of, wrt) not in self._short:
+            self._short[(of, wrt)] = self._precise(lambda: _short_pass(self, of, wrt, SHORT_PASS), f"d{of}/d{wrt}")
+        return self._short[(of, wrt)]
 
     def derivative(self, of: Symbol, wrt: Symbol) -> Any:
         """∂of/∂wrt (wrt free): from a pass already made when there is one, else by a reverse pass."""
@@ -341,7 +343,7 @@ class Evaluation:
             a = self.graph.assignment(p.of)
             if p.wrt not in a.dependencies:
                 return S.Zero if self.exact else mpmath.mpf(0)
-            return self.local_partials(a, raw=True)[a.dependencies.index(p.wrt)]
+            return self._precise(lambda: self.local_partials(a, raw=True), str(p))[a.dependencies.index(p.wrt)]
         return self._derivative(p.of, p.wrt)
 
     def partial(self, p: Partial) -> Any:
@@ -358,11 +360,14 @@ class Evaluation:
                 nodes[node] = node._rnnsym_value(self)
         if self.exact:
             return plain(form.xreplace(nodes)).xreplace(self.env)
-        with mpmath.workprec(self.prec):
-            names = {node: sympy.Dummy() for node in nodes}
-            lookup = {names[node]: value for node, value in nodes.items()}
-            lookup.update(self.env)
-            return self.number(mp_value(plain(form.xreplace(names)), lookup, self.prec))
+        names = {node: sympy.Dummy() for node in nodes}
+
+        def value() -> Any:
+            with mpmath.workprec(self.prec):
+                lookup = {names[node]: value for node, value in nodes.items()}
+                return mp_value(plain(form.xreplace(names)), lookup | self.env, self.prec)
+
+        return self.number(self._precise(value, str(form)))
 
 
 def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> Evaluation:
@@ -411,9 +416,3 @@ def gradients(graph, values: Mapping | Evaluation, wrt: Iterable[str] | None = N
 def parameter_names(graph) -> list[str]:
     """The names of the cell's parameter tensors, in the cell's order (``["W_h", "W_x", "W_y"]``)."""
     return list(dict.fromkeys(str(p).partition("[")[0] for p in graph.cell.parameters))
-
-
-def _mp_total(args: list, weight: sympy.Rational) -> mpmath.mpf:
-    """The total loss in mpmath: the sum of ``args`` times ``weight``."""
-    value = mpmath.fsum(args)
-    return value if weight == 1 else value * int(weight.p) / int(weight.q)

@@ -3,13 +3,15 @@
 An unrolled graph repeats its cell's template equations at every step.  Each
 template (its value and each of its local partials) is compiled once into a
 tree of Python closures over its arguments, for exact sympy arithmetic or for
-mpmath decimals at the current precision; an assignment of the graph calls its
+mpmath decimals at the current precision (whose sums and logs record the bits
+they lose to cancellation, :mod:`rnnsym.precision`); an assignment of the graph calls its
 template's closures with its own values.  Nothing is substituted into a nested
 expression and no string is evaluated.
 """
 
 from __future__ import annotations
 
+import heapq
 import weakref
 from typing import Any, Callable, Sequence
 
@@ -21,9 +23,10 @@ from .cells import now
 from .errors import InputError
 from .forms import _Product, plain
 from .exact import mp_value
+from .precision import add as _add, apply as _apply, fsum as _fsum, log as _log
 from .rules import rule_for
 
-__all__ = ["compile_form", "Kernel", "kernel"]
+__all__ = ["compile_form", "Kernel", "kernel", "mp_forward", "mp_total", "short_pass"]
 
 
 class _Ops:
@@ -44,10 +47,10 @@ class _Ops:
     def add(self, parts: list) -> Callable:
         if self.exact:
             return lambda env: sympy.Add(*[f(env) for f in parts])
-        if len(parts) == 2:
+        if len(parts) == 2:  # the bits a sum loses to cancellation are recorded (rnnsym.precision)
             a, b = parts
-            return lambda env: a(env) + b(env)
-        return lambda env: mpmath.fsum(f(env) for f in parts)
+            return lambda env: _add(a(env), b(env))
+        return lambda env: _fsum([f(env) for f in parts])
 
     def mul(self, parts: list) -> Callable:
         if self.exact:
@@ -80,8 +83,12 @@ class _Ops:
         if self.exact:
             apply, rest = rule.function, function.args[1:]  # Heaviside(z, 0) keeps its value at 0
             return lambda env: apply(argument(env), *rest)
+        if rule.function is sympy.log:  # a log near 1 loses bits
+            return lambda env: _log(argument(env))
         numeric = rule.numeric
-        return lambda env: numeric(argument(env))
+        if rule.rational:
+            return lambda env: numeric(argument(env))
+        return lambda env: _apply(numeric, argument(env))  # a saturated σ(40) = 1 loses bits
 
 
 _EXACT, _DECIMAL = _Ops(True), _Ops(False)
@@ -164,3 +171,57 @@ def kernel(graph, assignment) -> Kernel | None:
     return table[key]
 
 
+
+
+def mp_total(args: list, weight: sympy.Rational) -> mpmath.mpf:
+    """The total loss in mpmath: the sum of ``args`` times ``weight``."""
+    value = _fsum(args)
+    return value if weight == 1 else value * int(weight.p) / int(weight.q)
+
+
+def mp_forward(graph, leaves: dict, prec: int) -> dict:
+    """Every leaf and quantity of ``graph`` in mpmath with ``prec`` bits, from the exact
+    ``leaves``, in graph order.  A division by 0 names the quantity (``error.quantity``)."""
+    with mpmath.workprec(prec):
+        env = {s: mpmath.mpf(int(v.p)) / int(v.q) for s, v in leaves.items()}
+        try:
+            for a in graph.assignments:
+                args = [env[s] for s in a.dependencies]
+                k = kernel(graph, a)
+                env[a.target] = mp_total(args, a.weight) if k is None else k.compiled(False)[0](args)
+        except ZeroDivisionError as error:
+            error.quantity = str(a.target)
+            raise
+        return env
+
+
+def short_pass(evaluation, of: Symbol, wrt: Symbol, limit: int) -> Any:
+    """∂of/∂wrt for a quantity ``wrt`` by a reverse pass of ``evaluation`` (an
+    :class:`~rnnsym.evaluation.Evaluation`, in its own arithmetic) that stops at
+    ``wrt`` (every path from it runs through later assignments), or ``None`` when
+    that pass would reach more than ``limit`` assignments."""
+    ev, graph, stop = evaluation, evaluation.graph, evaluation.graph.position(wrt)
+    terms: dict[Symbol, list] = {of: [sympy.S.One if ev.exact else mpmath.mpf(1)]}
+    queue = [-graph.position(of)]  # positions to visit, latest first
+    _ = ev.env
+    with mpmath.workprec(ev.prec):
+        for _ in range(limit):
+            if not queue or -queue[0] <= stop:
+                break
+            a = graph.assignments[-heapq.heappop(queue)]
+            g = ev._sum(terms.pop(a.target))
+            if ev.exact:  # named, so that exact sums stay shallow
+                g = ev._atom(g, f"d{of}/d{a.target}")
+            if not ev._nonzero(g):
+                continue
+            for dep, pv in zip(a.dependencies, ev.local_partials(a, raw=True)):
+                if ev._nonzero(pv) and not graph.is_leaf(dep):
+                    if dep not in terms:
+                        terms[dep] = []
+                        heapq.heappush(queue, -graph.position(dep))
+                    terms[dep].append(g * pv)
+        else:
+            if queue and -queue[0] > stop:
+                return None
+        parts = terms.get(wrt)
+        return ev._atom(ev._sum(parts) if parts else (sympy.S.Zero if ev.exact else mpmath.mpf(0)), f"d{of}/d{wrt}")

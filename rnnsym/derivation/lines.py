@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import mpmath
 import sympy
 from sympy import Add, Expr, Symbol
 
 from ..cells import now
 from ..evaluation import GUARD
-from ..forms import Partial, Times, substitute, total
+from ..exact import mp_value
+from ..forms import Partial, Times, plain, substitute, total
 from ..numbers import format_exact
 from ..printing import Line, Printer, RenderOptions, decimal, format_value
 from ..printing.printer import TIMES
@@ -90,23 +92,52 @@ class _Context:
         and whether all of them were exact; irrational ones are written as
         decimals (``None`` when a value is missing or decimals are disabled)."""
         table = dict(self.spelled)
-        exact = True
+        decimals: dict[Any, Any] = {}  # what is written as a decimal: its value
         for s in form.free_symbols:
             if s not in table and s in self.approx.env:
-                table[s] = self.decimal(self.approx.env[s])
-                exact = False
+                decimals[s] = self.approx.env[s]
         for p in form.atoms(Partial):
             value = self.evaluate.partial(p)
             text = format_exact(value, self.options.max_decimals) if isinstance(value, sympy.Rational) else r"\approx"
             if not text.startswith(r"\approx"):
                 table[p] = text
             else:
-                table[p] = self.decimal(self.approx.partial(p))
-                exact = False
+                decimals[p] = self.approx.partial(p)
+        exact, digits = not decimals, self._digits(form, decimals)
+        if digits is None:  # the decimals as written hide a cancellation (1/(1 − 1.0)): no number line
+            return None
+        table.update({key: decimal(value, digits) for key, value in decimals.items()})
         if any(t is None for t in table.values()) or any(s not in table for s in form.free_symbols):
             return None
         printer = Printer(self.options, table)
         return (printer.doprint(form), printer.pieces(form)), exact
+
+    def _digits(self, form: Expr, decimals: dict) -> int | None:
+        """The digits with which ``decimals`` are written in ``form``'s number line:
+        ``approx_digits``, or up to 6 more when the numbers as written (rounded) give
+        a value more than 100 units in the last place from the line's (1 − 1.0 for
+        1 − σ(40)); ``None`` when even those are not enough or decimals are disabled."""
+        digits = self.options.approx_digits
+        if not digits or not decimals:
+            return digits or None if decimals else digits
+        names = {key: sympy.Dummy() for key in decimals}
+        plain_form = plain(form.xreplace(names))
+        env = {**self.approx.env, **{p: self.approx.partial(p) for p in form.atoms(Partial) if p not in names}}
+        target = self.approx(form)
+        for shown in range(digits, digits + 7, 3):
+            values = {names[k]: mpmath.mpf(mpmath.libmp.to_str(v._mpf_, shown)) for k, v in decimals.items()
+                      if isinstance(v, mpmath.mpf)}
+            if len(values) < len(decimals):
+                return digits
+            with mpmath.workprec(self.approx.prec):
+                try:
+                    value = mp_value(plain_form.xreplace({p: names[p] for p in names if isinstance(p, Partial)}),
+                                     {**env, **values}, self.approx.prec)
+                except (ZeroDivisionError, ValueError):
+                    continue
+                if mpmath.isfinite(value) and abs(value - target) <= abs(target) * mpmath.mpf(10) ** (2 - digits):
+                    return shown
+        return None
 
     def decimal(self, value: Expr) -> str | None:
         if not self.options.approx_digits:

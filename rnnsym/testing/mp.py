@@ -53,6 +53,7 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
     """
     env = env or {}
     memo: dict[Any, Any] = {}
+    rounded = [False]  # whether a sum absorbed a part whole, or a function saturated, in this pass
 
     def walk(e: Any) -> Any:
         if isinstance(e, (int, mpmath.mpf)):
@@ -68,14 +69,20 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         elif isinstance(e, sympy.Float):
             value = mpmath.mpf(str(e))
         elif isinstance(e, sympy.Add):
-            value = mpmath.fsum(walk(a) for a in e.args)
+            parts = [walk(a) for a in e.args]
+            value = mpmath.fsum(parts)
+            if sum(p != 0 for p in parts) > 1 and any(p == value for p in parts):
+                rounded[0] = True  # 1 + e^-128 = 1: the small part is lost
         elif isinstance(e, (sympy.Mul, Times, Juxt)):
             value = mpmath.fprod(walk(a) for a in e.args)
         elif isinstance(e, sympy.Pow):
             base, exponent = walk(e.base), e.exp
             value = _power(base, int(exponent) if exponent.is_Integer else walk(exponent))
         elif type(e) in FUNCTIONS_BY_CLASS:
-            value = _apply(type(e), [walk(a) for a in e.args])
+            args = [walk(a) for a in e.args]
+            value = _apply(type(e), args)
+            if args[0] != 0 and value == mpmath.nint(value) and not FUNCTIONS_BY_CLASS[type(e)].rational:
+                rounded[0] = True  # sigmoid(128) = 1: the distance to 1 is lost
         elif e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise ZeroDivisionError("division by zero")
         elif isinstance(e, sympy.AtomicExpr) and isinstance(getattr(e, "expr", None), sympy.Basic):
@@ -91,22 +98,36 @@ def numeric(expr: Any, env: Mapping[Symbol, Any] | None = None, digits: int = DI
         memo[e] = value
         return value
 
-    # A difference that cancels (1 - sigmoid(128) is e^-128) can round to 0 and make a
-    # defined value look undefined: such a failure is retried with more digits, up to 8×.
+    # A difference that cancels (1 - sigmoid(40) is e^-40) loses digits, and can round to 0
+    # and make a defined value look undefined: the value is computed with 10 guard digits
+    # and again with twice the guard digits, until two in a row agree at ``digits`` digits
+    # and the second neither absorbed a part of a sum whole nor saturated a function
+    # (a failure agrees with nothing), up to a guard of 16 times ``digits`` + 10, where the
+    # last value is returned (a difference of equal numbers never settles: 0.3 − 3 × 0.1).
     expr = _as_number(expr)
-    work = digits
+    guard, value = 10, None
     while True:
         memo.clear()
+        rounded[0] = False
         try:
-            with mpmath.workdps(work):
-                value = walk(expr)
-            break
+            with mpmath.workdps(digits + guard):
+                current = walk(expr)
         except (ArithmeticError, ValueError) as error:
-            if isinstance(error, RnnsymError) or work >= 8 * digits:
+            if isinstance(error, RnnsymError) or guard > 16 * digits:
                 raise
-            work *= 2
+            current = None
+        settled = value is not None and not rounded[0] and _agree(value, current, digits)
+        if current is not None and (settled or guard > 16 * digits):
+            break
+        value, guard = current, 2 * guard
     with mpmath.workdps(digits):
-        return +value
+        return +current
+
+
+def _agree(a: mpmath.mpf, b: mpmath.mpf, digits: int) -> bool:
+    """Whether ``a`` and ``b`` are the same number to ``digits`` significant digits."""
+    with mpmath.workdps(2 * digits + 20):
+        return a == b or abs(a - b) <= abs(b) * mpmath.mpf(10) ** (-digits - 1)
 
 
 #: Largest size, in bits of the exponent, of a number :func:`numeric` computes (about 10^300000).
