@@ -157,11 +157,12 @@ def x64(jax):
 
     >>> import pytest
     >>> jax = pytest.importorskip("jax")
+    >>> before = jax.config.jax_enable_x64
     >>> with x64(jax):
     ...     print(jax.numpy.zeros(1).dtype)
     float64
-    >>> jax.numpy.zeros(1).dtype == "float64" or jax.config.jax_enable_x64
-    False
+    >>> jax.config.jax_enable_x64 == before
+    True
     """
     if hasattr(jax, "enable_x64"):
         return jax.enable_x64(True)
