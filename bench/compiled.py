@@ -149,8 +149,8 @@ SETUP_COLUMNS = ["model", "T", "backend", "graph s", "compile s", "total s"]
 BATCH_COLUMNS = ["method", "sequences", "first s", "best s", "µs/sequence", "/ rnnsym numpy", "diff"]
 
 
-def _table(columns: list[str], markdown: bool) -> None:
-    print(format_row(columns, markdown, columns))
+def _table(columns: list[str], markdown: bool, width: int = 8) -> None:
+    print(format_row(columns, markdown, columns, width))
     if markdown:
         print("|" + "|".join("---:" for _ in columns) + "|")
 
@@ -183,7 +183,7 @@ def batch_table(batch: int, steps: int, checked: int, markdown: bool) -> list[st
     methods = [f"rnnsym {b}" for b in backends()]
     methods += [m for m in ("jax.grad", "torch autograd") if m not in NEEDS or importlib.util.find_spec(NEEDS[m])]
     methods.append("python loop")
-    _table(BATCH_COLUMNS, markdown)
+    _table(BATCH_COLUMNS, markdown, width=14)
     per_sequence, results = {}, {}
     for method in methods:
         results[method] = r = fresh(_gradients, method, batch, steps, checked)
@@ -196,7 +196,7 @@ def batch_table(batch: int, steps: int, checked: int, markdown: bool) -> list[st
                    for a, b in zip(r["grads"][w], column))
         print(format_row([method, str(r["sequences"]), number(r["first"]), number(r["best"]),
                           number(per_sequence[method] * 1e6), number(per_sequence[method] / mine), f"{diff:.1e}"],
-                         markdown, BATCH_COLUMNS), flush=True)
+                         markdown, BATCH_COLUMNS, width=14), flush=True)
         if diff > MAX_DIFF:
             raise SystemExit(f"bench: {method} differs from the Python loop by {diff:.1e} (at most {MAX_DIFF:g} expected)")
     verdicts = []

@@ -240,11 +240,11 @@ def row(steps: int, results: dict[str, Result], agree: int | None) -> list[str]:
     return cells
 
 
-def format_row(cells: list[str], markdown: bool, columns: list[str] = COLUMNS) -> str:
-    """One line of the table: Markdown, or cells right-aligned under ``columns``."""
+def format_row(cells: list[str], markdown: bool, columns: list[str] = COLUMNS, width: int = 8) -> str:
+    """One line of the table: Markdown, or cells right-aligned under ``columns`` (at least ``width`` wide)."""
     if markdown:
         return "| " + " | ".join(cells) + " |"
-    return "  ".join(c.rjust(max(len(h), 8)) for c, h in zip(cells, columns))
+    return "  ".join(c.rjust(max(len(h), width)) for c, h in zip(cells, columns))
 
 
 def main(argv: list[str] | None = None) -> None:
