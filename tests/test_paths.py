@@ -525,3 +525,9 @@ def test_whole_vector_immediate_question_is_checked_and_keyed(tmp_path):
     with mpmath.workdps(DPS):
         fs = [f for _, f in vector_lstm_run(VECTOR_VALUES)]
         assert abs(mpmath.mpf(str(sympy.N(entries["[2,2]"], 40))) - fs[1][1] * fs[2][1]) < mpmath.mpf(10) ** -35
+
+
+@pytest.mark.parametrize("digits", [None, 0, 1001, "30", True])
+def test_gated_bound_names_digits_it_cannot_use(digits):
+    with pytest.raises(InputError, match="digits: got"):
+        gated_bound(lstm(2), LSTM_VALUES, digits=digits)

@@ -106,6 +106,8 @@ def gated_bound(graph: Graph, values: Mapping, digits: int = 30) -> GatedBound:
     """
     if not isinstance(graph, Graph) or graph.cell.name not in ("gru", "lstm"):
         raise InputTypeError("graph", graph, "an unrolled GRU or LSTM Graph")
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 1000:
+        raise InputError("digits", digits, "a number of digits from 1 to 1000 (spectral norms are decimals)")
     bases = tuple(graph.cell.state)
     T = graph.steps
     top = [c for b in bases for c in components(graph, b, T)]
