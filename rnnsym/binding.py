@@ -65,11 +65,21 @@ def bind(graph, values: Mapping) -> dict[sympy.Symbol, Number]:
         else:
             names = [n for n in leaves if "[" not in n and not any(n.startswith(f"{b}_") for b in graph.sequences)]
             names += [n for n in tensors if n not in names]
-            raise InputError("values", name, "one of " + ", ".join(names))
+            option = _OPTION_VALUES.get((graph.cell.name, name))
+            raise InputError("values", name, "one of " + ", ".join(names)
+                             + (f" ({name} is a value of this model only with {option})" if option else ""))
     for name, leaf in leaves.items():
         if leaf not in bound:
             raise InputError(f"values.{name}", Missing(), _MISSING_EXPECTED)
     return bound
+
+
+#: Values that a built-in cell has only with a model option: (cell, name) → the option.
+_OPTION_VALUES = {
+    ("gru", "b_hn"): '[model] reset = "after", bias = true and hidden_bias = true',
+    ("elman", "b_h"): "[model] bias = true",
+    ("elman", "b_y"): "[model] bias = true",
+}
 
 
 def needed_leaves(graph, targets) -> frozenset[Symbol]:

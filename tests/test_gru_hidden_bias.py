@@ -79,3 +79,10 @@ def test_b_hn_zero_is_the_gru_without_it(point, x, y, wrt):
     got = rnnsym.derive(with_bias, "L", wrt).evaluate(zero, digits=DIGITS)
     want = rnnsym.derive(plain, "L", wrt).evaluate(values, digits=DIGITS)
     assert abs(got - want) <= tolerance * max(1, abs(want)), (wrt, got, want)
+
+
+def test_b_hn_without_the_option_says_which_option_brings_it():
+    values = {"h_0": 0, "W_xr": 0, "W_hr": 0, "W_xz": 0, "W_hz": 0, "W_xh": 1, "W_hh": 1,
+              "b_r": 0, "b_z": 0, "b_h": 0, "b_hn": 1, "W_y": 1, "b_y": 0, "x": [1], "y": [0]}
+    with pytest.raises(InputError, match=r"got 'b_hn', .* only with \[model\] reset = \"after\", bias = true and hidden_bias = true"):
+        rnnsym.evaluate(rnnsym.gru(1), values)
