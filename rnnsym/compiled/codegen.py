@@ -30,7 +30,7 @@ from ..forms import plain
 from ..rules import sigmoid
 from .layout import python_name
 
-__all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid"]
+__all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid", "Functions"]
 
 
 class Max(sympy.Function):
@@ -49,6 +49,44 @@ class LogSigmoid(sympy.Function):
     >>> NumpyCode().doprint(LogSigmoid(Symbol("o")))
     '(-numpy.logaddexp(0.0, -(o)))'
     """
+
+
+class Functions:
+    """rnnsym's functions for a sympy code printer, each library spelling them by
+    :attr:`SPELLING`: templates for ``sigmoid``, ``relu``, ``log_sigmoid`` (of
+    ``{x}``), ``heaviside`` (of ``{x}`` and its value ``{at_zero}`` at 0) and
+    ``maximum`` (of ``{a}`` and ``{b}``, nested for more arguments).
+
+    >>> from sympy.printing.numpy import NumPyPrinter
+    >>> class Code(Functions, NumPyPrinter):
+    ...     SPELLING = {"maximum": "max({a}, {b})"}
+    >>> Code().doprint(Max(*sympy.symbols("a b c")))
+    'max(a, max(b, c))'
+    """
+
+    SPELLING: dict[str, str] = {}
+
+    def _function(self, name: str, e: Expr) -> str:
+        return self.SPELLING[name].format(x=self._print(e.args[0]))
+
+    def _print_sigmoid(self, e: Expr) -> str:
+        return self._function("sigmoid", e)
+
+    def _print_relu(self, e: Expr) -> str:
+        return self._function("relu", e)
+
+    def _print_LogSigmoid(self, e: Expr) -> str:
+        return self._function("log_sigmoid", e)
+
+    def _print_Heaviside(self, e: Expr) -> str:  # Heaviside(z, 0): 0 at 0, as relu's written derivative
+        at_zero = float(e.args[1]) if len(e.args) > 1 else 0.5
+        return self.SPELLING["heaviside"].format(x=self._print(e.args[0]), at_zero=repr(at_zero))
+
+    def _print_Max(self, e: Expr) -> str:
+        out = self._print(e.args[-1])
+        for a in reversed(e.args[:-1]):
+            out = self.SPELLING["maximum"].format(a=self._print(a), b=out)
+        return out
 
 
 @dataclass

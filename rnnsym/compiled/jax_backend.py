@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import builtins
 
-from sympy import Expr
 from sympy.printing.numpy import JaxPrinter
 
 from ..errors import InputError
-from .codegen import Plan, assign
+from .codegen import Functions, Plan, assign
 
 __all__ = ["JaxCode", "scan_code", "build"]
 
 _J = "jax.numpy"
 
 
-class JaxCode(JaxPrinter):
+class JaxCode(Functions, JaxPrinter):
     """sympy's JAX printer, with rnnsym's activations and an elementwise maximum.
 
     >>> from rnnsym.rules import relu
@@ -39,27 +38,16 @@ class JaxCode(JaxPrinter):
     'jax.numpy.maximum(jax.numpy.tanh(a), 0.0)'
     """
 
+    SPELLING = {
+        "sigmoid": f"(1/(1 + {_J}.exp(-({{x}}))))",
+        "relu": f"{_J}.maximum({{x}}, 0.0)",
+        "log_sigmoid": "jax.nn.log_sigmoid({x})",
+        "heaviside": f"{_J}.heaviside({{x}}, {{at_zero}})",
+        "maximum": f"{_J}.maximum({{a}}, {{b}})",
+    }
+
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True})
-
-    def _print_sigmoid(self, e: Expr) -> str:
-        return f"(1/(1 + {_J}.exp(-({self._print(e.args[0])}))))"
-
-    def _print_relu(self, e: Expr) -> str:
-        return f"{_J}.maximum({self._print(e.args[0])}, 0.0)"
-
-    def _print_Heaviside(self, e: Expr) -> str:  # Heaviside(z, 0): 0 at 0, as relu's written derivative
-        at_zero = float(e.args[1]) if len(e.args) > 1 else 0.5
-        return f"{_J}.heaviside({self._print(e.args[0])}, {at_zero!r})"
-
-    def _print_LogSigmoid(self, e: Expr) -> str:
-        return f"jax.nn.log_sigmoid({self._print(e.args[0])})"
-
-    def _print_Max(self, e: Expr) -> str:
-        out = self._print(e.args[-1])
-        for a in reversed(e.args[:-1]):
-            out = f"{_J}.maximum({self._print(a)}, {out})"
-        return out
 
 
 def _tuple(names) -> str:

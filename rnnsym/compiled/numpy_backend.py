@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import builtins
 
-from sympy import Expr
 from sympy.printing.numpy import NumPyPrinter
 
-from .codegen import Plan, row_loops
+from .codegen import Functions, Plan, row_loops
 
 __all__ = ["NumpyCode", "build"]
 
 
-class NumpyCode(NumPyPrinter):
+class NumpyCode(Functions, NumPyPrinter):
     """sympy's numpy printer, with rnnsym's activations and an elementwise maximum.
 
     >>> from rnnsym.rules import relu, sigmoid
@@ -26,32 +25,16 @@ class NumpyCode(NumPyPrinter):
     'numpy.maximum(b, 0.0) + (1/(1 + numpy.exp(-(a))))'
     """
 
+    SPELLING = {
+        "sigmoid": "(1/(1 + numpy.exp(-({x}))))",
+        "relu": "numpy.maximum({x}, 0.0)",
+        "log_sigmoid": "(-numpy.logaddexp(0.0, -({x})))",
+        "heaviside": "numpy.heaviside({x}, {at_zero})",
+        "maximum": "numpy.maximum({a}, {b})",
+    }
+
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True})
-
-    def _print_sigmoid(self, e: Expr) -> str:
-        return f"(1/(1 + numpy.exp(-({self._print(e.args[0])}))))"
-
-    def _print_relu(self, e: Expr) -> str:
-        return f"numpy.maximum({self._print(e.args[0])}, 0.0)"
-
-    def _print_Heaviside(self, e: Expr) -> str:  # Heaviside(z, 0): 0 at 0, as relu's written derivative
-        return f"numpy.heaviside({self._print(e.args[0])}, {_at_zero(e)!r})"
-
-    def _print_LogSigmoid(self, e: Expr) -> str:
-        return f"(-numpy.logaddexp(0.0, -({self._print(e.args[0])})))"
-
-    def _print_Max(self, e: Expr) -> str:
-        return _nested("numpy.maximum", [self._print(a) for a in e.args])
-
-
-def _at_zero(e: Expr) -> float:
-    return float(e.args[1]) if len(e.args) > 1 else 0.5
-
-
-def _nested(function: str, args: list[str]) -> str:
-    """``f(a, f(b, c))`` for a binary ``f`` over several arguments."""
-    return args[0] if len(args) == 1 else f"{function}({args[0]}, {_nested(function, args[1:])})"
 
 
 def build(p: Plan, name: str) -> tuple[str, object]:

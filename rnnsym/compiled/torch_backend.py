@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import builtins
 
-from sympy import Expr
 
-from .codegen import Plan, row_loops
+from .codegen import Functions, Plan, row_loops
 
 __all__ = ["build"]
 
@@ -21,32 +20,16 @@ def _printer():
     """sympy's PyTorch printer (its module imports torch), with rnnsym's activations and an elementwise maximum."""
     from sympy.printing.pytorch import TorchPrinter
 
-    class TorchCode(_Activations, TorchPrinter):
-        pass
+    class TorchCode(Functions, TorchPrinter):
+        SPELLING = {
+            "sigmoid": "torch.sigmoid({x})",
+            "relu": "torch.clamp({x}, min=0.0)",
+            "log_sigmoid": "torch.nn.functional.logsigmoid({x})",
+            "heaviside": "torch.heaviside({x}, torch.tensor({at_zero}, dtype=torch.float64))",
+            "maximum": "torch.maximum({a}, {b})",
+        }
 
     return TorchCode()
-
-
-class _Activations:
-
-    def _print_sigmoid(self, e: Expr) -> str:
-        return f"torch.sigmoid({self._print(e.args[0])})"
-
-    def _print_relu(self, e: Expr) -> str:
-        return f"torch.clamp({self._print(e.args[0])}, min=0.0)"
-
-    def _print_Heaviside(self, e: Expr) -> str:  # Heaviside(z, 0): 0 at 0, as relu's written derivative
-        at_zero = float(e.args[1]) if len(e.args) > 1 else 0.5
-        return f"torch.heaviside({self._print(e.args[0])}, torch.tensor({at_zero!r}, dtype=torch.float64))"
-
-    def _print_LogSigmoid(self, e: Expr) -> str:
-        return f"torch.nn.functional.logsigmoid({self._print(e.args[0])})"
-
-    def _print_Max(self, e: Expr) -> str:
-        out = self._print(e.args[-1])
-        for a in reversed(e.args[:-1]):
-            out = f"torch.maximum({self._print(a)}, {out})"
-        return out
 
 
 def build(p: Plan, name: str) -> tuple[str, object]:
