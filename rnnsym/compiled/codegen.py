@@ -30,7 +30,7 @@ from ..forms import plain
 from ..rules import sigmoid
 from .layout import python_name
 
-__all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid", "Functions"]
+__all__ = ["Plan", "plan", "assign", "row_loops", "Max", "LogSigmoid", "Functions", "loss_lines"]
 
 
 class Max(sympy.Function):
@@ -321,6 +321,15 @@ def assign(printer, lines: list[str], targets: list[str], exprs: list[Expr], op:
         lines.append(f"{indent}{target} {op} " + wrap.format(spell(v)))
 
 
+def loss_lines(printer, lines: list[str], p: Plan, steps: str, total: str) -> None:
+    """The lines of the loss, every step with a loss (``S``, spelled ``steps``) at once, summed by ``total``."""
+    lines.append(f"    S = {steps}  # the steps with a loss")
+    scale = "" if p.weight == 1 else f"{printer.doprint(p.weight)} * "
+    for q, e in p.losses:
+        assign(printer, lines, [f"{q}_t"], [e], "=", " " * 4, {"[t]": "[S]"})
+        lines.append(f"    L = {scale}{total.format(q + '_t')}")
+
+
 def row_loops(p: Plan, printer, zeros: str, total: str) -> str:
     """The code on arrays of rows t = 0..T with Python loops over t: ``zeros`` creates a
     (T + 1, B) array of zeros, ``total`` sums over axis 0.
@@ -367,12 +376,7 @@ def row_loops(p: Plan, printer, zeros: str, total: str) -> str:
         L.append("    # the quantities no later step needs: every step at once")
         for group in after:
             assign(printer, L, [f"{q}[1:]" for q, _ in group], [e for _, e in group], "=", " " * 4, rows)
-    steps = "slice(1, T + 1)" if p.every_step else repr(p.loss_steps)
-    L.append(f"    S = {steps}  # the steps with a loss")
-    scale = "" if p.weight == 1 else f"{printer.doprint(p.weight)} * "
-    for q, e in p.losses:
-        assign(printer, L, [f"{q}_t"], [e], "=", " " * 4, {"[t]": "[S]"})
-        L.append(f"    L = {scale}{total.format(q + '_t')}")
+    loss_lines(printer, L, p, "slice(1, T + 1)" if p.every_step else repr(p.loss_steps), total)
     L += ["", "    # backward pass: delta_q[t] is ∂L/∂q_t (q_t free), accumulated from the quantities that use q_t"]
     L += [f"    delta_{q} = {zeros}" for q in p.deltas]
     for base, contributions in p.seeds:

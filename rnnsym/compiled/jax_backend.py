@@ -22,7 +22,7 @@ import builtins
 from sympy.printing.numpy import JaxPrinter
 
 from ..errors import InputError
-from .codegen import Functions, Plan, assign
+from .codegen import Functions, Plan, assign, loss_lines
 
 __all__ = ["JaxCode", "scan_code", "build"]
 
@@ -101,11 +101,7 @@ def scan_code(p: Plan, printer=None) -> str:
     for q in quantities:
         L.append(f"    {q} = {_J}.concatenate([{p.state0[q] + '[None]' if q in p.state0 else 'zero'}, {q}])")
     steps = "slice(1, T + 1)" if p.every_step else f"{_J}.array({p.loss_steps!r})"
-    L.append(f"    S = {steps}  # the steps with a loss")
-    scale = "" if p.weight == 1 else f"{printer.doprint(p.weight)} * "
-    for q, e in p.losses:
-        assign(printer, L, [f"{q}_t"], [e], "=", " " * 4, {"[t]": "[S]"})
-        L.append(f"    L = {scale}{_J}.sum({q}_t, axis=0)")
+    loss_lines(printer, L, p, steps, f"{_J}.sum({{}}, axis=0)")
     L += ["", "    # backward pass: delta_q[t] is ∂L/∂q_t (q_t free), accumulated from the quantities that use q_t"]
     seeded = [q for q in deltas if any(q == target for _, contributions in p.seeds for target, _ in contributions)]
     L += [f"    delta_{q} = {_J}.zeros((T + 1, B))" for q in seeded]
