@@ -32,6 +32,8 @@ from rnnsym.cells import now, placeholder, prev
 from rnnsym.forms import plain
 from rnnsym.rules import sigmoid
 
+from adjoint_baseline import _compile  # a step's function of an expression, as the scalar baseline compiles it
+
 __all__ = ["Pipeline", "gradients"]
 
 
@@ -42,18 +44,6 @@ def _symengine(form: sympy.Expr) -> se.Basic:
         if isinstance(node, sympy.Function) and not isinstance(node, (sympy.tanh, sympy.exp, sympy.log)):
             raise ValueError(f"the symengine baseline does not know {type(node).__name__}")
     return se.sympify(expr)
-
-
-def _compile(expr: se.Basic):
-    """``expr`` as a function of a step's values (a table of symbols and numbers):
-    a lookup for a symbol, the constant for a number, else substitution of
-    just the symbols ``expr`` has."""
-    if expr.is_Symbol:
-        return lambda env: env[expr]
-    if expr.is_Number:
-        return lambda env: expr
-    symbols = tuple(expr.free_symbols)
-    return lambda env: expr.subs({s: env[s] for s in symbols})
 
 
 class Pipeline:
