@@ -49,7 +49,7 @@ from .exact import EXACT_BITS, Exact, mp_value
 from .binding import Missing, bind, leaf_numbers
 from .numbers import check_size
 
-__all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate", "gradients", "parameter_names"]
+__all__ = ["GUARD", "bind", "Missing", "Evaluation", "evaluate", "gradients"]
 
 #: Guard digits: decimals asked for with ``digits`` digits are computed with ``digits + GUARD``.
 GUARD = 10
@@ -335,7 +335,7 @@ class Evaluation:
         >>> ev.gradients()
         {'W_h': 8, 'W_x': 40, 'W_y': 2}
         """
-        names = parameter_names(self.graph) if wrt is None else [wrt] if isinstance(wrt, str) else list(wrt)
+        names = self.graph.cell.parameter_tensors if wrt is None else [wrt] if isinstance(wrt, str) else list(wrt)
         return {name: self.gradient(name, of) for name in names}
 
     def _partial(self, p: Partial) -> Any:
@@ -411,8 +411,3 @@ def gradients(graph, values: Mapping | Evaluation, wrt: Iterable[str] | None = N
     {'W_h': 8}
     """
     return evaluate(graph, values, digits).gradients(wrt, of)
-
-
-def parameter_names(graph) -> list[str]:
-    """The names of the cell's parameter tensors, in the cell's order (``["W_h", "W_x", "W_y"]``)."""
-    return list(dict.fromkeys(str(p).partition("[")[0] for p in graph.cell.parameters))

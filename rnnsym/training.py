@@ -73,7 +73,7 @@ def parameters(graph: Graph) -> tuple[str, ...]:
     >>> parameters(rnnsym.elman(2, hidden=2))
     ('W_h', 'W_x', 'W_y')
     """
-    return tuple(dict.fromkeys(name.partition("[")[0] for name in graph.cell.parameters))
+    return graph.cell.parameter_tensors
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def recurrence(topic: Topic) -> list[Item]:
     before = [f"{b}_{{t-1}}" for b in cell.state]
     lhs = states[0] if len(states) == 1 else r"\left(" + ", ".join(states) + r"\right)"
     general = Line((lhs, rf"f_{{W}}\left({', '.join(before)}, x_{{t}}\right)"))
-    shown = ", ".join(f"${topic.math(symbol(p))}$" for p in dict.fromkeys(n.partition("[")[0] for n in cell.parameters))
+    shown = ", ".join(f"${topic.math(symbol(p))}$" for p in cell.parameter_tensors)
     return [
         [general],
         rf"In this exercise $f_W$ is the {_describe(cell)}; at every step $t$:",

@@ -122,6 +122,12 @@ class Cell:
     def size(self, base: str) -> int:
         return int(self.sizes.get(base, 1))
 
+    @cached_property
+    def parameter_tensors(self) -> tuple[str, ...]:
+        """The parameters as whole vectors and matrices, in the cell's order: ``("W_h", "W_x", "W_y")``
+        for the components ``W_h[1,1]``, ``W_h[1,2]``, …"""
+        return tuple(dict.fromkeys(name.partition("[")[0] for name in self.parameters))
+
     def components(self, base: str) -> list[str]:
         """Component names of ``base``: ``["h"]`` when scalar, ``["h[1]", "h[2]"]`` otherwise."""
         n = self.size(base)

@@ -92,7 +92,7 @@ def _slips(check: Any, name: str) -> Callable[[Mapping[str, Any]], dict[str, Any
     graph = check.graph
     steps = list(graph.loss_steps)
     weight = 1 / len(steps) if graph.reduction == "mean" else 1
-    parameters = {p.partition("[")[0] for p in graph.cell.parameters}
+    parameters = set(graph.cell.parameter_tensors)
     last = compile_gradient(unroll(graph.cell, graph.steps, [steps[-1]]), [name]) if len(steps) > 1 else None
     one = compile_gradient(unroll(graph.cell, 1), [name]) if graph.steps > 1 and name in parameters else None
 
