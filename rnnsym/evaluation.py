@@ -134,8 +134,9 @@ class Evaluation:
                 return env
         return self._precise(lambda: _mp_forward(graph, self.leaves, self.prec), "values")
 
-    def _precise(self, compute, what: str) -> Any:
-        """``compute()``, a decimal pass, with the precision it needs (:func:`~rnnsym.precision.recompute`)."""
+    def _precise(self, compute, what: object) -> Any:
+        """``compute()``, a decimal pass, with the precision it needs (:func:`~rnnsym.precision.recompute`;
+        ``what``, written with ``str`` only when a value cannot be computed, names the pass)."""
         return compute() if self.exact else _recompute(self, compute, what)
 
     def _clear(self) -> None:
@@ -343,7 +344,7 @@ class Evaluation:
             a = self.graph.assignment(p.of)
             if p.wrt not in a.dependencies:
                 return S.Zero if self.exact else mpmath.mpf(0)
-            return self._precise(lambda: self.local_partials(a, raw=True), str(p))[a.dependencies.index(p.wrt)]
+            return self._precise(lambda: self.local_partials(a, raw=True), p)[a.dependencies.index(p.wrt)]
         return self._derivative(p.of, p.wrt)
 
     def partial(self, p: Partial) -> Any:
@@ -367,7 +368,7 @@ class Evaluation:
                 lookup = {names[node]: value for node, value in nodes.items()}
                 return mp_value(plain(form.xreplace(names)), lookup | self.env, self.prec)
 
-        return self.number(self._precise(value, str(form)))
+        return self.number(self._precise(value, form))
 
 
 def evaluate(graph, values: Mapping | Evaluation, digits: int | None = None) -> Evaluation:

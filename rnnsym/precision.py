@@ -182,7 +182,7 @@ def apply(function, x):
     return value
 
 
-def recompute(evaluation, compute, what: str):
+def recompute(evaluation, compute, what: object):
     """``compute()``, a decimal pass of ``evaluation`` (an
     :class:`~rnnsym.evaluation.Evaluation`), with the precision it needs.
 
@@ -195,7 +195,7 @@ def recompute(evaluation, compute, what: str):
     differ are 0 when both are below 2^-(cap − MAX_EXTRA_BITS/2) (a difference
     of equal values: 0.3 − 3 × 0.1), else recorded as unsure (``evaluation._unsure``; the evaluation
     raises :class:`~rnnsym.errors.LimitError` when one is asked for), and a
-    division by 0 raises it at once, naming ``what`` or the quantity.
+    division by 0 raises it at once, naming ``what`` (its ``str``) or the quantity.
     """
     previous, zero = None, False
     while True:
@@ -209,7 +209,7 @@ def recompute(evaluation, compute, what: str):
                 return result
             zero, tracker.lost = True, evaluation.prec - evaluation._bits - MARGIN + 64
         if evaluation.prec >= evaluation._cap:
-            return _settle(evaluation, result, previous, what)
+            return _settle(evaluation, result, previous, str(what))
         previous = result
         wanted = evaluation._bits + MARGIN + 32 + tracker.lost if tracker.lost < TOTAL else 2 * evaluation.prec
         evaluation.prec = min(max(wanted, evaluation.prec + 32), evaluation._cap)
