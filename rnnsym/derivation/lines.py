@@ -122,6 +122,7 @@ class _Context:
             return digits or None if decimals else digits
         names = {key: sympy.Dummy() for key in decimals}
         plain_form = plain(form.xreplace(names))
+        plain_form = plain_form.xreplace({p: names[p] for p in names if isinstance(p, Partial)})
         env = {**self.approx.env, **{p: self.approx.partial(p) for p in form.atoms(Partial) if p not in names}}
         target = self.approx(form)
         for shown in range(digits, digits + 7, 3):
@@ -131,8 +132,7 @@ class _Context:
                 return digits
             with mpmath.workprec(self.approx.prec):
                 try:
-                    value = mp_value(plain_form.xreplace({p: names[p] for p in names if isinstance(p, Partial)}),
-                                     {**env, **values}, self.approx.prec)
+                    value = mp_value(plain_form, {**env, **values}, self.approx.prec)
                 except (ZeroDivisionError, ValueError):
                     continue
                 if mpmath.isfinite(value) and abs(value - target) <= abs(target) * mpmath.mpf(10) ** (2 - digits):
