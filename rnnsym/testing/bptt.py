@@ -127,8 +127,8 @@ class _Check:
 
     def run(self, table: Mapping[str, Any]) -> tuple[Any, dict, float, dict]:
         """(your loss or None, your gradients, the compiled loss, the compiled gradients) at ``table``."""
-        loss, truth = self.compiled(self.arrays(table))
         mine = self.arrays(table)
+        loss, truth = self.compiled(mine)  # read before the function runs, which may change its arguments
         try:
             result = self.function(**{n: mine[n] for n in self.passed}) if self.keywords else self.function(mine)
         except Exception as error:
