@@ -398,3 +398,13 @@ def test_relus_kink_is_found_in_a_model_with_irrational_values():
     report = check_gradients(graph, point, wrt=["W_h"])
     (skipped,) = report.skipped
     assert skipped.check == "finite differences" and "exactly 0 at h_1" in skipped.note
+
+
+def test_finite_differences_keep_their_digits_through_a_cancelling_loss():
+    """1 − σ(o_4) with o_4 = 64 is 1.6e-28: at 50 digits L keeps too few digits for a step of
+    1e-20, so the difference quotient is taken again with more (found by hypothesis)."""
+    graph = rnnsym.elman(4, loss="binary_cross_entropy", output_activation="sigmoid")
+    point = {s: 0 for s in graph.leaves} | {graph.symbol(k): 2 for k in ("h_0", "W_h", "W_y")}
+    report = check_gradients(graph, point, wrt=["h_1"])
+    assert report.ok, str(report)
+    assert [c.status for c in report.rows if c.check == "finite differences"] == ["ok"]
